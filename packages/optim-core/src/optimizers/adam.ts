@@ -1,0 +1,103 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { SlotSpec, UpdateInput, UpdateResult } from '../slots.js';
+import { StatefulOptimizer } from '../stateful-optimizer.js';
+import type { SlotFormat } from '../state/format.js';
+import { float32 } from '../state/float32.js';
+import { checkConfig, nonNegativeFinite, positiveFinite, unitInterval } from '../validate.js';
+
+export interface AdamHyperparameters {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  weightDecay: number;
+  /** true: AdamW (p *= 1 - lr·wd before the step); false: classic L2 (g += wd·p). */
+  decoupledWeightDecay: boolean;
+}
+
+/** Adam with PyTorch's semantics (bias correction; eps added after the square root). `step` starts at 1. */
+export function adamRule(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, step: number, h: AdamHyperparameters) {
+  let p = param;
+  let g = grad;
+  if (h.weightDecay !== 0 && h.decoupledWeightDecay) p = tf.mul(p, 1 - h.learningRate * h.weightDecay);
+  if (h.weightDecay !== 0 && !h.decoupledWeightDecay) g = tf.add(g, tf.mul(p, h.weightDecay));
+  const m2 = tf.add(tf.mul(m, h.beta1), tf.mul(g, 1 - h.beta1));
+  const v2 = tf.add(tf.mul(v, h.beta2), tf.mul(tf.mul(g, g), 1 - h.beta2));
+  const stepSize = h.learningRate / (1 - h.beta1 ** step);
+  const denom = tf.add(tf.div(tf.sqrt(v2), Math.sqrt(1 - h.beta2 ** step)), h.epsilon);
+  return { param: tf.sub(p, tf.mul(tf.div(m2, denom), stepSize)), m: m2, v: v2 };
+}
+
+export interface AdamConfig {
+  learningRate?: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  weightDecay?: number;
+}
+
+/** Storage formats for Adam's moments; a subclass can swap in a quantized format without touching the rule. */
+export interface AdamStateFormats {
+  m: SlotFormat;
+  v: SlotFormat;
+}
+
+const DEFAULTS: Required<AdamConfig> = { learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 };
+
+/** Adam (classic L2 weight decay) with PyTorch's defaults: eps 1e-8. Eight bytes of state per parameter. */
+export class Adam extends StatefulOptimizer {
+  static readonly className: string = 'Adam';
+  readonly config: Required<AdamConfig>;
+  private readonly slots: readonly SlotSpec[];
+
+  constructor(config: AdamConfig = {}, formats: AdamStateFormats = { m: float32, v: float32 }) {
+    const checked = checkConfig(new.target.name, config, DEFAULTS, {
+      learningRate: positiveFinite,
+      beta1: unitInterval,
+      beta2: unitInterval,
+      epsilon: nonNegativeFinite,
+      weightDecay: nonNegativeFinite,
+    });
+    super(checked.learningRate);
+    this.config = checked;
+    const zeros = (param: tf.Variable) => tf.zeros(param.shape, 'float32');
+    this.slots = [
+      { name: 'm', format: formats.m, init: zeros },
+      { name: 'v', format: formats.v, init: zeros },
+    ];
+  }
+
+  protected get decoupled(): boolean {
+    return false;
+  }
+
+  protected slotSpecs(): readonly SlotSpec[] {
+    return this.slots;
+  }
+
+  protected update({ param, grad, state, step }: UpdateInput): UpdateResult {
+    const hyper = { ...this.config, learningRate: this.learningRate, decoupledWeightDecay: this.decoupled };
+    const next = adamRule(param, grad, state.m!, state.v!, step, hyper);
+    return { param: next.param, state: { m: next.m, v: next.v } };
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...this.config, learningRate: this.learningRate };
+  }
+}
+
+/** AdamW: Adam with decoupled weight decay, PyTorch's default weightDecay 0.01. */
+export class AdamW extends Adam {
+  static override readonly className = 'AdamW';
+
+  constructor(config: AdamConfig = {}, formats?: AdamStateFormats) {
+    super({ weightDecay: 0.01, ...config }, formats);
+  }
+
+  protected override get decoupled(): boolean {
+    return true;
+  }
+}
+
+tf.serialization.registerClass(Adam);
+tf.serialization.registerClass(AdamW);

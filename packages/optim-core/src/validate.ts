@@ -1,0 +1,66 @@
+import { fail } from './errors.js';
+
+type Check = (value: unknown, key: string, where: string) => void;
+
+const describe = (value: unknown) => (typeof value === 'string' ? `'${value}'` : String(value));
+
+export const positiveFinite: Check = (value, key, where) => {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    fail('invalid-config', `${where}: ${key} must be a positive finite number, got ${describe(value)}`);
+  }
+};
+
+export const nonNegativeFinite: Check = (value, key, where) => {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    fail('invalid-config', `${where}: ${key} must be a finite number >= 0, got ${describe(value)}`);
+  }
+};
+
+/** [0, 1): betas and momentum. */
+export const unitInterval: Check = (value, key, where) => {
+  if (typeof value !== 'number' || !(value >= 0 && value < 1)) {
+    fail('invalid-config', `${where}: ${key} must be in [0, 1), got ${describe(value)}`);
+  }
+};
+
+export const boolean: Check = (value, key, where) => {
+  if (typeof value !== 'boolean') fail('invalid-config', `${where}: ${key} must be true or false, got ${describe(value)}`);
+};
+
+export const integer: Check = (value, key, where) => {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    fail('invalid-config', `${where}: ${key} must be an integer, got ${describe(value)}`);
+  }
+};
+
+export const oneOf =
+  (...allowed: string[]): Check =>
+  (value, key, where) => {
+    if (typeof value !== 'string' || !allowed.includes(value)) {
+      fail('invalid-config', `${where}: ${key} must be one of ${allowed.map(describe).join(', ')}, got ${describe(value)}`);
+    }
+  };
+
+/**
+ * Validates `config` against a schema of checks and fills in defaults. Unknown keys are rejected, so a typo such
+ * as `learning_rate` fails loudly instead of being ignored.
+ */
+export function checkConfig<T extends object>(
+  where: string,
+  config: object | undefined,
+  defaults: T,
+  schema: { [K in keyof T]-?: Check },
+): T {
+  const given = (config ?? {}) as Record<string, unknown>;
+  for (const key of Object.keys(given)) {
+    if (!(key in schema)) {
+      fail('invalid-config', `${where}: unknown option '${key}'; known options: ${Object.keys(schema).join(', ')}`);
+    }
+  }
+  const merged = { ...defaults } as Record<string, unknown>;
+  for (const [key, value] of Object.entries(given)) if (value !== undefined) merged[key] = value;
+  for (const [key, check] of Object.entries(schema) as [string, Check][]) {
+    if (merged[key] !== undefined) check(merged[key], key, where);
+  }
+  return merged as T;
+}
