@@ -1,0 +1,59 @@
+/** Machine-readable reason carried by every {@link DatasetError}. */
+export type DatasetErrorCode =
+  /** The file does not start with a valid IDX magic, or it is not the IDX kind that was expected. */
+  | 'BAD_MAGIC'
+  /** The dimensions in the header are not the expected ones (e.g. images that are not 28×28). */
+  | 'BAD_DIMS'
+  /** The file is shorter than its header says. */
+  | 'TRUNCATED'
+  /** The file is longer than its header says. */
+  | 'TRAILING_DATA'
+  /** A label is outside 0–9. */
+  | 'BAD_LABEL'
+  /** The image and label files hold different numbers of items. */
+  | 'COUNT_MISMATCH'
+  /** A gzip stream could not be decoded. */
+  | 'BAD_GZIP'
+  /** A file, directory or URL does not exist. */
+  | 'NOT_FOUND'
+  /** A file or URL could not be read for another reason (permissions, network, HTTP status). */
+  | 'READ_FAILED'
+  /** A data cursor cannot be restored into this dataset. */
+  | 'BAD_CURSOR'
+  /** Data handed to the encoder or the dataset does not fit its declared shape. */
+  | 'BAD_DATA';
+
+/**
+ * The one error type thrown for every data problem. The message always starts with the file (or URL) concerned,
+ * followed by the problem, e.g. `train-labels-idx1-ubyte: label 12 at index 7 is outside 0–9`.
+ */
+export class DatasetError extends Error {
+  override readonly name = 'DatasetError';
+  readonly code: DatasetErrorCode;
+  /** The file, URL or directory concerned; empty when there is none (e.g. a bad cursor). */
+  readonly file: string;
+  /** The problem alone, without the file prefix. */
+  readonly problem: string;
+
+  constructor(code: DatasetErrorCode, file: string, problem: string, options?: { cause?: unknown }) {
+    super(file ? `${file}: ${problem}` : problem, options);
+    this.code = code;
+    this.file = file;
+    this.problem = problem;
+  }
+}
+
+/** A non-fatal finding, e.g. a checksum that does not match the canonical MNIST file. */
+export interface DatasetWarning {
+  readonly code: 'CHECKSUM_MISMATCH';
+  readonly file: string;
+  readonly message: string;
+  readonly expected: string;
+  readonly actual: string;
+}
+
+export type WarningHandler = (warning: DatasetWarning) => void;
+
+export const defaultWarningHandler: WarningHandler = (warning) => {
+  console.warn(warning.message);
+};
