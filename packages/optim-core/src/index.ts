@@ -1,5 +1,12 @@
 export { fail, OptimizerError, type OptimizerErrorCode } from './errors.js';
-export { Adam, type AdamConfig, type AdamHyperparameters, type AdamStateFormats, AdamW, adamRule } from './optimizers/adam.js';
+export {
+  Adam,
+  type AdamConfig,
+  type AdamHyperparameters,
+  type AdamStateFormats,
+  AdamW,
+  adamRule,
+} from './optimizers/adam.js';
 export { COUNTER_SCALE, GradSign, type GradSignConfig, gradSignRule } from './optimizers/gradsign.js';
 export { SGD, type SgdConfig, type SgdHyperparameters, sgdRule } from './optimizers/sgd.js';
 export {
@@ -14,7 +21,20 @@ export {
 export { fillUniformInt, mulberry32 } from './rng.js';
 export type { SlotSpec, SlotValues, UpdateInput, UpdateResult } from './slots.js';
 export { float32 } from './state/float32.js';
-export { type PartSpec, type SlotFormat, type SlotStorage, tensorBytes, variableFrom } from './state/format.js';
-export { exactLanesForBackend, type Int8FormatOptions, type Int8Lanes, int8, packInt8, unpackInt8 } from './state/packed-int8.js';
+export {
+  type PartSpec,
+  type SlotFormat,
+  type SlotStorage,
+  tensorBytes,
+  variableFrom,
+} from './state/format.js';
+export {
+  exactLanesForBackend,
+  type Int8FormatOptions,
+  type Int8Lanes,
+  int8,
+  packInt8,
+  unpackInt8,
+} from './state/packed-int8.js';
 export { type NamedTensor, type StateEntry, StatefulOptimizer } from './stateful-optimizer.js';
 export { checkConfig } from './validate.js';

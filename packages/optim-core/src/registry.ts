@@ -29,10 +29,14 @@ const registry = new Map<string, OptimizerEntry>();
  */
 export function registerOptimizer(entry: OptimizerEntry, options: { replace?: boolean } = {}): void {
   const name = entry.name.toLowerCase();
-  if (!/^[a-z][a-z0-9-]*$/.test(name)) fail('invalid-config', `optimizer name '${entry.name}' must match [a-z][a-z0-9-]*`);
+  if (!/^[a-z][a-z0-9-]*$/.test(name))
+    fail('invalid-config', `optimizer name '${entry.name}' must match [a-z][a-z0-9-]*`);
   const existing = registry.get(name);
   if (existing && !options.replace) {
-    fail('duplicate-optimizer', `an optimizer named '${name}' is already registered (by ${existing.source ?? 'unknown'})`);
+    fail(
+      'duplicate-optimizer',
+      `an optimizer named '${name}' is already registered (by ${existing.source ?? 'unknown'})`,
+    );
   }
   registry.set(name, { ...entry, name });
 }

@@ -16,7 +16,8 @@ export function mulberry32(seed: number): () => number {
 /** Fills `out` with integers uniform in [low, high] (inclusive); the range must be a power of two in size. */
 export function fillUniformInt(next: () => number, out: Int32Array, low: number, high: number): Int32Array {
   const span = high - low + 1;
-  if (span <= 0 || (span & (span - 1)) !== 0) throw new RangeError(`range size ${span} is not a power of two`);
+  if (span <= 0 || (span & (span - 1)) !== 0)
+    throw new RangeError(`range size ${span} is not a power of two`);
   for (let i = 0; i < out.length; i++) out[i] = low + (next() % span);
   return out;
 }

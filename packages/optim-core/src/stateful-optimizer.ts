@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fail } from './errors.js';
-import { type SlotStorage, tensorBytes } from './state/format.js';
 import type { SlotSpec, SlotValues, UpdateInput, UpdateResult } from './slots.js';
+import { type SlotStorage, tensorBytes } from './state/format.js';
 import { positiveFinite } from './validate.js';
 
 interface VariableState {
@@ -82,7 +82,8 @@ export abstract class StatefulOptimizer extends tf.Optimizer {
   readState(variable: tf.Variable | string, slot: string): tf.Tensor {
     const name = typeof variable === 'string' ? variable : variable.name;
     const state = this.states.get(name);
-    if (!state) fail('no-state', `${this.getClassName()}: variable '${name}' has no state yet (it was never updated)`);
+    if (!state)
+      fail('no-state', `${this.getClassName()}: variable '${name}' has no state yet (it was never updated)`);
     return this.slotOf(state, slot).read();
   }
 
@@ -153,7 +154,7 @@ export abstract class StatefulOptimizer extends tf.Optimizer {
       byName.set(name, tensor);
     }
     const iterations = byName.get(ITERATIONS);
-    if (!iterations || iterations.size !== 1) fail('weights-mismatch', `${where}: missing the '${ITERATIONS}' scalar`);
+    if (iterations?.size !== 1) fail('weights-mismatch', `${where}: missing the '${ITERATIONS}' scalar`);
     byName.delete(ITERATIONS);
 
     const plan = this.planLoad(byName, where);
@@ -162,7 +163,8 @@ export abstract class StatefulOptimizer extends tf.Optimizer {
       for (const { variable, step, parts } of plan) {
         const slots = new Map<string, SlotStorage>();
         loaded.push({ variable, slots, step });
-        for (const spec of this.slotSpecs()) slots.set(spec.name, spec.format.load(variable.shape, parts.get(spec.name)!));
+        for (const spec of this.slotSpecs())
+          slots.set(spec.name, spec.format.load(variable.shape, parts.get(spec.name)!));
       }
     } catch (error) {
       for (const state of loaded) for (const s of state.slots.values()) s.dispose();
@@ -192,7 +194,8 @@ export abstract class StatefulOptimizer extends tf.Optimizer {
       const variable = tf.engine().registeredVariables[variableName];
       if (!variable) fail('unknown-variable', `${where}: state for unknown variable '${variableName}'`);
       const step = byName.get(stepName)!;
-      if (step.size !== 1 || step.dtype !== 'int32') fail('weights-mismatch', `${where}: '${stepName}' must be an int32 scalar`);
+      if (step.size !== 1 || step.dtype !== 'int32')
+        fail('weights-mismatch', `${where}: '${stepName}' must be an int32 scalar`);
       byName.delete(stepName);
       const parts = new Map<string, tf.Tensor[]>();
       for (const spec of specs) {
@@ -215,7 +218,8 @@ export abstract class StatefulOptimizer extends tf.Optimizer {
       }
       return { variable, step: step.dataSync()[0]!, parts };
     });
-    if (byName.size > 0) fail('weights-mismatch', `${where}: unexpected entries: ${[...byName.keys()].join(', ')}`);
+    if (byName.size > 0)
+      fail('weights-mismatch', `${where}: unexpected entries: ${[...byName.keys()].join(', ')}`);
     return plan;
   }
 
@@ -232,11 +236,18 @@ export abstract class StatefulOptimizer extends tf.Optimizer {
       if (grad == null) continue;
       const variable = this.registered(name);
       if (variable.dtype !== 'float32') {
-        fail('unsupported-dtype', `${where}: variable '${name}' is ${variable.dtype}; only float32 can be optimized`);
+        fail(
+          'unsupported-dtype',
+          `${where}: variable '${name}' is ${variable.dtype}; only float32 can be optimized`,
+        );
       }
-      if (grad.dtype !== 'float32') fail('gradient-dtype', `${where}: gradient for '${name}' is ${grad.dtype}, not float32`);
+      if (grad.dtype !== 'float32')
+        fail('gradient-dtype', `${where}: gradient for '${name}' is ${grad.dtype}, not float32`);
       if (!tf.util.arraysEqual(grad.shape, variable.shape)) {
-        fail('gradient-shape', `${where}: gradient for '${name}' has shape [${grad.shape}], variable has [${variable.shape}]`);
+        fail(
+          'gradient-shape',
+          `${where}: gradient for '${name}' has shape [${grad.shape}], variable has [${variable.shape}]`,
+        );
       }
       updates.push({ variable, grad });
     }
@@ -272,7 +283,10 @@ export abstract class StatefulOptimizer extends tf.Optimizer {
 
   private unknownSlot(slot: string): never {
     const known = this.slotSpecs().map((s) => `'${s.name}'`);
-    return fail('unknown-slot', `${this.getClassName()} has no state slot '${slot}'; its slots: ${known.join(', ') || 'none'}`);
+    return fail(
+      'unknown-slot',
+      `${this.getClassName()} has no state slot '${slot}'; its slots: ${known.join(', ') || 'none'}`,
+    );
   }
 }
 

@@ -24,7 +24,8 @@ export const unitInterval: Check = (value, key, where) => {
 };
 
 export const boolean: Check = (value, key, where) => {
-  if (typeof value !== 'boolean') fail('invalid-config', `${where}: ${key} must be true or false, got ${describe(value)}`);
+  if (typeof value !== 'boolean')
+    fail('invalid-config', `${where}: ${key} must be true or false, got ${describe(value)}`);
 };
 
 export const integer: Check = (value, key, where) => {
@@ -37,7 +38,10 @@ export const oneOf =
   (...allowed: string[]): Check =>
   (value, key, where) => {
     if (typeof value !== 'string' || !allowed.includes(value)) {
-      fail('invalid-config', `${where}: ${key} must be one of ${allowed.map(describe).join(', ')}, got ${describe(value)}`);
+      fail(
+        'invalid-config',
+        `${where}: ${key} must be one of ${allowed.map(describe).join(', ')}, got ${describe(value)}`,
+      );
     }
   };
 
@@ -54,7 +58,10 @@ export function checkConfig<T extends object>(
   const given = (config ?? {}) as Record<string, unknown>;
   for (const key of Object.keys(given)) {
     if (!(key in schema)) {
-      fail('invalid-config', `${where}: unknown option '${key}'; known options: ${Object.keys(schema).join(', ')}`);
+      fail(
+        'invalid-config',
+        `${where}: unknown option '${key}'; known options: ${Object.keys(schema).join(', ')}`,
+      );
     }
   }
   const merged = { ...defaults } as Record<string, unknown>;

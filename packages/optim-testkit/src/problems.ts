@@ -13,7 +13,7 @@ export interface Problem {
 
 /** f(x) = Σ aᵢ (xᵢ - bᵢ)², with aᵢ in [0.5, 2] and bᵢ in [-1, 1], from x = 0. */
 export function quadratic(size = 64): Problem {
-  const a = Float32Array.from({ length: size }, (_, i) => 0.5 + 1.5 * ((i * 37) % size) / size);
+  const a = Float32Array.from({ length: size }, (_, i) => 0.5 + (1.5 * ((i * 37) % size)) / size);
   const b = Float32Array.from({ length: size }, (_, i) => Math.sin(i + 1));
   return {
     name: `quadratic(${size})`,

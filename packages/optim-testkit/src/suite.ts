@@ -30,7 +30,9 @@ export interface ConformanceOptions {
 type Weights = { name: string; tensor: tf.Tensor }[];
 
 const isOptimizerError = (code: string) => (error: unknown) =>
-  error instanceof Error && error.name === 'OptimizerError' && (error as Error & { code?: string }).code === code;
+  error instanceof Error &&
+  error.name === 'OptimizerError' &&
+  (error as Error & { code?: string }).code === code;
 
 function expectOptimizerError(fn: () => unknown, code: string): void {
   let thrown: unknown;
@@ -161,7 +163,9 @@ export function describeOptimizer(options: ConformanceOptions): void {
         expect(again.map((w) => w.name)).toEqual(weights.map((w) => w.name));
         weights.forEach((w, i) => {
           expect(again[i]!.tensor.dtype).toBe(w.tensor.dtype);
-          expect(bitsEqual(again[i]!.tensor.dataSync() as Float32Array, w.tensor.dataSync() as Float32Array)).toBe(true);
+          expect(
+            bitsEqual(again[i]!.tensor.dataSync() as Float32Array, w.tensor.dataSync() as Float32Array),
+          ).toBe(true);
         });
         // Continue from the same point with a, then rewind the parameter and continue with b.
         const checkpoint = tf.clone(x);
@@ -201,12 +205,16 @@ export function describeOptimizer(options: ConformanceOptions): void {
         const bad: [() => unknown, string][] = [
           [() => opt.applyGradients({ [x.name]: tf.zeros([11]) }), 'gradient-shape'],
           [() => opt.applyGradients({ [x.name]: tf.zeros([10], 'int32') }), 'gradient-dtype'],
-          [() => opt.applyGradients({ [x.name]: tf.ones([10]), 'no such variable': tf.ones([10]) }), 'unknown-variable'],
+          [
+            () => opt.applyGradients({ [x.name]: tf.ones([10]), 'no such variable': tf.ones([10]) }),
+            'unknown-variable',
+          ],
         ];
         for (const [fn, code] of bad) expectOptimizerError(fn, code);
         const after = await snapshot(opt, x, options.slots);
         expect(bitsEqual(after.param, before.param)).toBe(true);
-        for (const slot of options.slots) expect(bitsEqual(after.state[slot]!, before.state[slot]!)).toBe(true);
+        for (const slot of options.slots)
+          expect(bitsEqual(after.state[slot]!, before.state[slot]!)).toBe(true);
         opt.dispose();
         x.dispose();
       });
@@ -235,7 +243,8 @@ export function describeOptimizer(options: ConformanceOptions): void {
         }
         const after = await snapshot(opt, x, options.slots);
         expect(bitsEqual(after.param, before.param)).toBe(true);
-        for (const slot of options.slots) expect(bitsEqual(after.state[slot]!, before.state[slot]!)).toBe(true);
+        for (const slot of options.slots)
+          expect(bitsEqual(after.state[slot]!, before.state[slot]!)).toBe(true);
         disposeWeights(weights);
         opt.dispose();
         x.dispose();
@@ -263,7 +272,11 @@ export function describeOptimizer(options: ConformanceOptions): void {
           const a = first!.state[slot]!;
           const b = other.state[slot]!;
           if (options.integerSlots?.includes(slot)) expect(Array.from(b)).toEqual(Array.from(a));
-          else expect(mismatches(b, a, GOLDEN_TOLERANCE), `${slot} ${first!.backend} vs ${other.backend}`).toEqual([]);
+          else
+            expect(
+              mismatches(b, a, GOLDEN_TOLERANCE),
+              `${slot} ${first!.backend} vs ${other.backend}`,
+            ).toEqual([]);
         }
       }
     });

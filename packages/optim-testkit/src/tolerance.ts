@@ -15,8 +15,13 @@ export interface Mismatch {
 }
 
 /** Elements outside tolerance (NaN anywhere counts as a mismatch). */
-export function mismatches(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance): Mismatch[] {
-  if (actual.length !== expected.length) throw new Error(`length ${actual.length} != expected ${expected.length}`);
+export function mismatches(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: Tolerance,
+): Mismatch[] {
+  if (actual.length !== expected.length)
+    throw new Error(`length ${actual.length} != expected ${expected.length}`);
   let maxAbs = 0;
   for (let i = 0; i < expected.length; i++) maxAbs = Math.max(maxAbs, Math.abs(expected[i]!));
   const out: Mismatch[] = [];
@@ -30,10 +35,12 @@ export function mismatches(actual: ArrayLike<number>, expected: ArrayLike<number
 
 /** Indices where two integer arrays differ. */
 export function exactMismatches(actual: ArrayLike<number>, expected: ArrayLike<number>): Mismatch[] {
-  if (actual.length !== expected.length) throw new Error(`length ${actual.length} != expected ${expected.length}`);
+  if (actual.length !== expected.length)
+    throw new Error(`length ${actual.length} != expected ${expected.length}`);
   const out: Mismatch[] = [];
   for (let i = 0; i < expected.length; i++) {
-    if (actual[i] !== expected[i]) out.push({ index: i, actual: actual[i]!, expected: expected[i]!, allowed: 0 });
+    if (actual[i] !== expected[i])
+      out.push({ index: i, actual: actual[i]!, expected: expected[i]!, allowed: 0 });
   }
   return out;
 }

@@ -46,7 +46,8 @@ describe('Adam configuration', () => {
   });
 
   it('rejects betas outside [0, 1), negative eps or weight decay, and unknown options', () => {
-    for (const beta1 of [1, -0.1, 1.5, Number.NaN]) expect(() => new Adam({ beta1 })).toThrow(/beta1 must be in \[0, 1\)/);
+    for (const beta1 of [1, -0.1, 1.5, Number.NaN])
+      expect(() => new Adam({ beta1 })).toThrow(/beta1 must be in \[0, 1\)/);
     expect(() => new Adam({ beta2: 1 })).toThrow(/beta2 must be in \[0, 1\)/);
     expect(() => new Adam({ epsilon: -1 })).toThrow(/epsilon/);
     expect(() => new Adam({ weightDecay: Number.NaN })).toThrow(/weightDecay/);

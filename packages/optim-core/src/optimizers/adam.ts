@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { SlotSpec, UpdateInput, UpdateResult } from '../slots.js';
-import { StatefulOptimizer } from '../stateful-optimizer.js';
-import type { SlotFormat } from '../state/format.js';
 import { float32 } from '../state/float32.js';
+import type { SlotFormat } from '../state/format.js';
+import { StatefulOptimizer } from '../stateful-optimizer.js';
 import { checkConfig, nonNegativeFinite, positiveFinite, unitInterval } from '../validate.js';
 
 export interface AdamHyperparameters {
@@ -16,7 +16,14 @@ export interface AdamHyperparameters {
 }
 
 /** Adam with PyTorch's semantics (bias correction; eps added after the square root). `step` starts at 1. */
-export function adamRule(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, step: number, h: AdamHyperparameters) {
+export function adamRule(
+  param: tf.Tensor,
+  grad: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  step: number,
+  h: AdamHyperparameters,
+) {
   let p = param;
   let g = grad;
   if (h.weightDecay !== 0 && h.decoupledWeightDecay) p = tf.mul(p, 1 - h.learningRate * h.weightDecay);
@@ -42,7 +49,13 @@ export interface AdamStateFormats {
   v: SlotFormat;
 }
 
-const DEFAULTS: Required<AdamConfig> = { learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 };
+const DEFAULTS: Required<AdamConfig> = {
+  learningRate: 0.001,
+  beta1: 0.9,
+  beta2: 0.999,
+  epsilon: 1e-8,
+  weightDecay: 0,
+};
 
 /** Adam (classic L2 weight decay) with PyTorch's defaults: eps 1e-8. Eight bytes of state per parameter. */
 export class Adam extends StatefulOptimizer {

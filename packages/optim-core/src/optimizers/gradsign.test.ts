@@ -19,7 +19,12 @@ describeOptimizer({
 describe('gradSignRule', () => {
   const run = (counts: number[], grads: number[]) =>
     tf.tidy(() => {
-      const next = gradSignRule(tf.zeros([counts.length]), tf.tensor1d(grads), tf.tensor1d(counts, 'int32'), 1);
+      const next = gradSignRule(
+        tf.zeros([counts.length]),
+        tf.tensor1d(grads),
+        tf.tensor1d(counts, 'int32'),
+        1,
+      );
       return { counts: Array.from(next.counts.dataSync()), param: Array.from(next.param.dataSync()) };
     });
 
@@ -40,7 +45,11 @@ describe('gradSignRule', () => {
     const all = Array.from({ length: 128 }, (_, i) => i - 64);
     for (const sign of [1, -1]) {
       let counts = all;
-      for (let step = 0; step < 40; step++) counts = run(counts, counts.map(() => sign)).counts;
+      for (let step = 0; step < 40; step++)
+        counts = run(
+          counts,
+          counts.map(() => sign),
+        ).counts;
       expect(Math.min(...counts)).toBeGreaterThanOrEqual(-64);
       expect(Math.max(...counts)).toBeLessThanOrEqual(63);
       expect(new Set(counts.map((c) => (sign > 0 ? c >= 60 : c <= -61)))).toEqual(new Set([true]));

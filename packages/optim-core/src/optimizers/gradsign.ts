@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fillUniformInt, mulberry32 } from '../rng.js';
 import type { SlotSpec, UpdateInput, UpdateResult } from '../slots.js';
-import { StatefulOptimizer } from '../stateful-optimizer.js';
 import { int8 } from '../state/packed-int8.js';
+import { StatefulOptimizer } from '../stateful-optimizer.js';
 import { checkConfig, integer, oneOf, positiveFinite } from '../validate.js';
 
 /** One unit of a GradSign counter moves the parameter by this fraction of the learning rate. */

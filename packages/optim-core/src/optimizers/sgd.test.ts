@@ -4,12 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { variantGolden } from '../../test/golden.js';
 import { SGD } from './sgd.js';
 
-const golden = variantGolden('sgd.json', { momentum: 'momentum_buffer' }, (_variant, config) =>
-  new SGD({
-    learningRate: config.lr as number,
-    momentum: (config.momentum as number | undefined) ?? 0,
-    nesterov: (config.nesterov as boolean | undefined) ?? false,
-  }),
+const golden = variantGolden(
+  'sgd.json',
+  { momentum: 'momentum_buffer' },
+  (_variant, config) =>
+    new SGD({
+      learningRate: config.lr as number,
+      momentum: (config.momentum as number | undefined) ?? 0,
+      nesterov: (config.nesterov as boolean | undefined) ?? false,
+    }),
 );
 
 describeOptimizer({

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fail } from '../errors.js';
 import type { SlotSpec, UpdateInput, UpdateResult } from '../slots.js';
-import { StatefulOptimizer } from '../stateful-optimizer.js';
 import { float32 } from '../state/float32.js';
+import { StatefulOptimizer } from '../stateful-optimizer.js';
 import { boolean, checkConfig, nonNegativeFinite, positiveFinite, unitInterval } from '../validate.js';
 
 export interface SgdHyperparameters {
@@ -48,10 +48,15 @@ export class SGD extends StatefulOptimizer {
       nesterov: boolean,
       weightDecay: nonNegativeFinite,
     });
-    if (checked.nesterov && checked.momentum === 0) fail('invalid-config', 'SGD: nesterov needs a momentum > 0');
+    if (checked.nesterov && checked.momentum === 0)
+      fail('invalid-config', 'SGD: nesterov needs a momentum > 0');
     super(checked.learningRate);
     this.config = checked;
-    const momentum: SlotSpec = { name: 'momentum', format: float32, init: (p) => tf.zeros(p.shape, 'float32') };
+    const momentum: SlotSpec = {
+      name: 'momentum',
+      format: float32,
+      init: (p) => tf.zeros(p.shape, 'float32'),
+    };
     this.slots = checked.momentum > 0 ? [momentum] : [];
   }
 
@@ -60,7 +65,10 @@ export class SGD extends StatefulOptimizer {
   }
 
   protected update({ param, grad, state }: UpdateInput): UpdateResult {
-    const next = sgdRule(param, grad, state.momentum ?? null, { ...this.config, learningRate: this.learningRate });
+    const next = sgdRule(param, grad, state.momentum ?? null, {
+      ...this.config,
+      learningRate: this.learningRate,
+    });
     return { param: next.param, state: next.momentum ? { momentum: next.momentum } : {} };
   }
 

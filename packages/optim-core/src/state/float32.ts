@@ -38,6 +38,7 @@ export const float32: SlotFormat = {
   parts: (shape): PartSpec[] => [{ suffix: '', shape: [...shape], dtype: 'float32', storeAs: 'float32' }],
   load: (_shape, [part]) => new Float32Storage(part!),
   validate(value, where) {
-    if (value.dtype !== 'float32') fail('state-dtype', `${where}: expected float32 values, got ${value.dtype}`);
+    if (value.dtype !== 'float32')
+      fail('state-dtype', `${where}: expected float32 values, got ${value.dtype}`);
   },
 };

@@ -80,13 +80,16 @@ export function unpackInt8(words: tf.Tensor, shape: readonly number[], lanes: In
 }
 
 function checkInt8(value: tf.Tensor, where: string): void {
-  if (value.dtype !== 'int32') fail('state-dtype', `${where}: expected int32 counter values, got ${value.dtype}`);
+  if (value.dtype !== 'int32')
+    fail('state-dtype', `${where}: expected int32 counter values, got ${value.dtype}`);
   if (value.size === 0) return;
-  const [lo, hi] = tf.tidy(() => [tf.min(value), tf.max(value)]).map((t) => {
-    const v = t.dataSync()[0]!;
-    t.dispose();
-    return v;
-  });
+  const [lo, hi] = tf
+    .tidy(() => [tf.min(value), tf.max(value)])
+    .map((t) => {
+      const v = t.dataSync()[0]!;
+      t.dispose();
+      return v;
+    });
   if (lo! < -128 || hi! > 127) {
     fail('state-range', `${where}: int8 values must lie in [-128, 127], got a range of [${lo}, ${hi}]`);
   }
@@ -137,7 +140,8 @@ export interface Int8FormatOptions {
 
 /** int8 counters with a fixed scale, packed 4 (or 3 on WebGL) to an int32 word: about 1 byte per element. */
 export function int8(options: Int8FormatOptions): SlotFormat & { readonly scale: number } {
-  const lanes = () => (options.lanes === undefined || options.lanes === 'auto' ? exactLanesForBackend() : options.lanes);
+  const lanes = () =>
+    options.lanes === undefined || options.lanes === 'auto' ? exactLanesForBackend() : options.lanes;
   const format = {
     id: 'int8',
     dtype: 'int32' as const,
