@@ -48,6 +48,19 @@ export abstract class StatefulOptimizer extends tf.Optimizer {
   /** The update rule for one variable. Runs inside `tf.tidy`; returns the new parameter and state values. */
   protected abstract update(input: UpdateInput): UpdateResult;
 
+  /**
+   * A backend-specific fast path for one variable, which must compute exactly what `update` computes. Returns
+   * false (the default) to use `update`. Called after validation, outside any `tf.tidy`.
+   */
+  protected fusedUpdate(
+    _param: tf.Variable,
+    _grad: tf.Tensor,
+    _slots: ReadonlyMap<string, SlotStorage>,
+    _step: number,
+  ): boolean {
+    return false;
+  }
+
   get learningRate(): number {
     return this.lr;
   }
@@ -61,6 +74,10 @@ export abstract class StatefulOptimizer extends tf.Optimizer {
     const updates = this.resolveGradients(variableGradients);
     for (const { variable, grad } of updates) {
       const state = this.stateFor(variable);
+      if (this.fusedUpdate(variable, grad, state.slots, state.step + 1)) {
+        state.step += 1;
+        continue;
+      }
       tf.tidy(() => {
         const current: SlotValues = {};
         for (const [name, storage] of state.slots) current[name] = storage.read();

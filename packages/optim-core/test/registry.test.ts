@@ -17,7 +17,7 @@ describe('optimizer registry', () => {
     );
     const g = createOptimizer('gradsign', { learningRate: 0.01, init: 'zero', seed: 3 });
     expect(g).toBeInstanceOf(GradSign);
-    expect(g.getConfig()).toEqual({ learningRate: 0.01, init: 'zero', seed: 3 });
+    expect(g.getConfig()).toEqual({ learningRate: 0.01, init: 'zero', seed: 3, fused: true });
     expect(createOptimizer('ADAM', { beta2: 0.99 }).getConfig()).toMatchObject({
       beta2: 0.99,
       learningRate: 0.001,

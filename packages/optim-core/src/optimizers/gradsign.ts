@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { hasGradSignPacked4Kernel, runGradSignPacked4 } from '../kernels/gradsign-packed4.js';
 import { fillUniformInt, mulberry32 } from '../rng.js';
 import type { SlotSpec, UpdateInput, UpdateResult } from '../slots.js';
-import { int8 } from '../state/packed-int8.js';
+import type { SlotStorage } from '../state/format.js';
+import { int8, PackedInt8Storage } from '../state/packed-int8.js';
 import { StatefulOptimizer } from '../stateful-optimizer.js';
-import { checkConfig, integer, oneOf, positiveFinite } from '../validate.js';
+import { boolean, checkConfig, integer, oneOf, positiveFinite } from '../validate.js';
 
 /** One unit of a GradSign counter moves the parameter by this fraction of the learning rate. */
 export const COUNTER_SCALE = 1 / 64;
@@ -32,9 +34,11 @@ export interface GradSignConfig {
   init?: 'random' | 'zero';
   /** Seeds the counter initialisation (mulberry32), consumed in the order variables are first updated. */
   seed?: number;
+  /** Use a fused kernel where the backend has one (cpu, wasm); it is bit-identical to the op-composed rule. */
+  fused?: boolean;
 }
 
-const DEFAULTS: Required<GradSignConfig> = { learningRate: 0.003, init: 'random', seed: 0 };
+const DEFAULTS: Required<GradSignConfig> = { learningRate: 0.003, init: 'random', seed: 0, fused: true };
 
 /** GradSign: a sign-based optimizer with one signed byte of state per parameter. */
 export class GradSign extends StatefulOptimizer {
@@ -48,6 +52,7 @@ export class GradSign extends StatefulOptimizer {
       learningRate: positiveFinite,
       init: oneOf('random', 'zero'),
       seed: integer,
+      fused: boolean,
     });
     super(checked.learningRate);
     this.config = checked;
@@ -70,6 +75,21 @@ export class GradSign extends StatefulOptimizer {
   protected update({ param, grad, state }: UpdateInput): UpdateResult {
     const next = gradSignRule(param, grad, state.counts!, this.learningRate);
     return { param: next.param, state: { counts: next.counts } };
+  }
+
+  protected override fusedUpdate(
+    param: tf.Variable,
+    grad: tf.Tensor,
+    slots: ReadonlyMap<string, SlotStorage>,
+  ): boolean {
+    const counts = slots.get('counts');
+    if (!this.config.fused || !(counts instanceof PackedInt8Storage) || counts.lanes !== 4) return false;
+    if (!hasGradSignPacked4Kernel()) return false;
+    const next = runGradSignPacked4(param, grad, counts.words, this.learningRate);
+    param.assign(next.param);
+    counts.words.assign(next.words);
+    tf.dispose([next.param, next.words]);
+    return true;
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -95,14 +95,15 @@ function checkInt8(value: tf.Tensor, where: string): void {
   }
 }
 
-class PackedInt8Storage implements SlotStorage {
-  private readonly words: tf.Variable;
+/** Storage of the `int8` format. Fused kernels may update `words` directly (same layout, same lane count). */
+export class PackedInt8Storage implements SlotStorage {
+  readonly words: tf.Variable;
 
   private readonly shape: readonly number[];
 
   constructor(
     initial: tf.Tensor,
-    private readonly lanes: Int8Lanes,
+    readonly lanes: Int8Lanes,
   ) {
     this.shape = initial.shape;
     this.words = variableFrom(packInt8(initial, lanes));
