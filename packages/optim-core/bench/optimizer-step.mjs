@@ -21,6 +21,7 @@ const contenders = {
   'tf.train.adam': () => tf.train.adam(0.001),
   'tf.train.sgd': () => tf.train.sgd(0.01),
   gradsign: () => createOptimizer('gradsign', { learningRate: 0.001 }),
+  'gradsign (op-composed)': () => createOptimizer('gradsign', { learningRate: 0.001, fused: false }),
   adam: () => createOptimizer('adam', { learningRate: 0.001 }),
   sgd: () => createOptimizer('sgd', { learningRate: 0.01 }),
   'sgd momentum': () => createOptimizer('sgd', { learningRate: 0.01, momentum: 0.9 }),
