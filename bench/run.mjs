@@ -5,16 +5,21 @@
 //   pnpm bench --quick    few iterations (what CI runs so the harness cannot rot); writes BENCHMARKS.quick.md
 //   pnpm bench --only=@gradsign/optim-core   one package; prints, writes no file
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const quick = process.argv.includes('--quick');
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 
 const packages = ['packages', 'apps']
-  .flatMap((dir) => (existsSync(join(root, dir)) ? readdirSync(join(root, dir)).map((d) => join(root, dir, d)) : []))
+  .flatMap((dir) =>
+    existsSync(join(root, dir)) ? readdirSync(join(root, dir)).map((d) => join(root, dir, d)) : [],
+  )
   .filter((dir) => existsSync(join(dir, 'package.json')))
   .map((dir) => ({ dir, pkg: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }))
   .filter(({ pkg }) => pkg.scripts?.bench && (!only || only.includes(pkg.name)));
@@ -38,11 +43,15 @@ for (const { dir, pkg } of packages) {
     process.stderr.write(`[bench] ${pkg.name} failed with exit code ${run.status}\n`);
   }
   process.stdout.write(run.stdout);
-  sections.push(`## ${pkg.name}\n\nCommand: \`${command}\` (${seconds} s${run.status === 0 ? '' : `, FAILED with exit code ${run.status}`})\n\n${run.stdout.trim()}\n`);
+  sections.push(
+    `## ${pkg.name}\n\nCommand: \`${command}\` (${seconds} s${run.status === 0 ? '' : `, FAILED with exit code ${run.status}`})\n\n${run.stdout.trim()}\n`,
+  );
 }
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-const tfjs = JSON.parse(readFileSync(join(root, 'packages/optim-core/node_modules/@tensorflow/tfjs-core/package.json'), 'utf8')).version;
+const tfjs = JSON.parse(
+  readFileSync(join(root, 'packages/optim-core/node_modules/@tensorflow/tfjs-core/package.json'), 'utf8'),
+).version;
 const header = `# Benchmarks
 
 Produced by \`pnpm bench${quick ? ' --quick' : ''}\` on ${new Date().toISOString().slice(0, 10)}, on ${cpu} (${os.cpus().length} cores,
@@ -51,7 +60,9 @@ is a median over several runs, and comparisons are ratios measured side by side 
 never part of the tests.
 `;
 const file = quick ? 'BENCHMARKS.quick.md' : 'BENCHMARKS.md';
-const notes = existsSync(join(root, 'bench/NOTES.md')) ? `\n${readFileSync(join(root, 'bench/NOTES.md'), 'utf8').trim()}\n` : '';
+const notes = existsSync(join(root, 'bench/NOTES.md'))
+  ? `\n${readFileSync(join(root, 'bench/NOTES.md'), 'utf8').trim()}\n`
+  : '';
 if (only) {
   process.stderr.write('\n[bench] --only given: no report file written\n');
 } else {
