@@ -1,0 +1,166 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { registerGradients, stockGradConfig } from '../gradients.js';
+import {
+  conv2DBackpropInputGradConfig,
+  conv2DGradConfig,
+  convGradMethod,
+  type InputGradMethod,
+  setConvGradBackend,
+} from './conv2d.js';
+import { wasmMaxPoolGradKernel } from './maxpool.js';
+
+/** The training fixes this package knows. */
+export type FixName = 'conv2d-grad' | 'maxpool-grad';
+
+export interface FixInfo {
+  name: FixName;
+  /** Backends the fix is installed on by default. */
+  defaultBackends: readonly string[];
+  /** Backends the fix can be installed on at all. */
+  supportedBackends: readonly string[] | 'all';
+  summary: string;
+}
+
+export const FIXES: readonly FixInfo[] = [
+  {
+    name: 'conv2d-grad',
+    defaultBackends: ['wasm', 'cpu'],
+    supportedBackends: 'all',
+    summary:
+      'Conv2D gradients as conv2d calls: wasm has no Conv2DBackpropFilter kernel (tfjs issue 8474), and ' +
+      "cpu's stock Conv2DBackpropFilter is far slower than a convolution.",
+  },
+  {
+    name: 'maxpool-grad',
+    defaultBackends: ['wasm'],
+    supportedBackends: ['wasm'],
+    summary:
+      "wasm's MaxPoolGrad drops the gradient of windows whose values are all <= 0 and breaks ties on the last " +
+      'maximum; replaced by a kernel with the cpu semantics (first maximum, running max from -Infinity).',
+  },
+];
+
+/**
+ * How each backend computes conv2d's input gradient under the fix. On wasm the stock Conv2DBackpropInput
+ * kernel is ~10x slower than a conv2d (measured, see bench/conv-grad.mjs); on cpu they are about even, so the
+ * stock kernel stays.
+ */
+const INPUT_GRAD_METHOD: Record<string, InputGradMethod> = { wasm: 'conv2d', cpu: 'stock' };
+
+export interface InstallTrainingFixesOptions {
+  /** Which fixes to install; defaults to the fixes whose `defaultBackends` include the backend. */
+  fixes?: readonly FixName[];
+  /** Override the conv2d input-gradient method for this backend. */
+  convInputGrad?: InputGradMethod;
+}
+
+/** The fixes installed per backend. */
+const installed = new Map<string, Set<FixName>>();
+/** Stock wasm MaxPoolGrad kernel, kept so the fix can be removed. */
+let stockWasmMaxPoolGrad: tf.KernelConfig | undefined;
+let fixedWasmMaxPoolGrad: tf.KernelConfig | undefined;
+
+/** Fixes that apply to a backend by default. */
+export function defaultFixes(backendName: string): FixName[] {
+  return FIXES.filter((f) => f.defaultBackends.includes(backendName)).map((f) => f.name);
+}
+
+function ensureConvGradRegistered(): void {
+  if (tf.getGradient(tf.Conv2D) !== conv2DGradConfig) tf.registerGradient(conv2DGradConfig);
+  if (tf.getGradient(tf.Conv2DBackpropInput) !== conv2DBackpropInputGradConfig) {
+    tf.registerGradient(conv2DBackpropInputGradConfig);
+  }
+}
+
+function installWasmMaxPoolGrad(): void {
+  const current = tf.getKernel(tf.MaxPoolGrad, 'wasm');
+  if (current == null) {
+    throw new Error(
+      "maxpool-grad fix: the wasm backend's kernels are not registered yet; import " +
+        "'@tensorflow/tfjs-backend-wasm' (or call selectBackend) before installTrainingFixes('wasm')",
+    );
+  }
+  if (current === fixedWasmMaxPoolGrad) return;
+  stockWasmMaxPoolGrad = current;
+  fixedWasmMaxPoolGrad = {
+    kernelName: tf.MaxPoolGrad,
+    backendName: 'wasm',
+    kernelFunc: wasmMaxPoolGradKernel(current.kernelFunc),
+  };
+  tf.unregisterKernel(tf.MaxPoolGrad, 'wasm');
+  tf.registerKernel(fixedWasmMaxPoolGrad);
+}
+
+function removeWasmMaxPoolGrad(): void {
+  const stock = stockWasmMaxPoolGrad;
+  if (stock == null || tf.getKernel(tf.MaxPoolGrad, 'wasm') !== fixedWasmMaxPoolGrad) return;
+  tf.unregisterKernel(tf.MaxPoolGrad, 'wasm');
+  tf.registerKernel(stock);
+  // The stock kernel binds its wasm function in setupFunc, which tfjs runs when the backend initialises. If the
+  // backend was initialised while the fix was in place, that never happened for this kernel.
+  const backend = tf.findBackend('wasm');
+  if (backend != null) stock.setupFunc?.(backend);
+}
+
+/**
+ * Installs the training fixes for a backend (all default fixes for it unless `options.fixes` says otherwise)
+ * and returns the fixes now active on it. Also registers tfjs-core's stock gradients if they are missing.
+ * Idempotent; calling it again re-installs a fix that something else has overwritten (for example a later
+ * import of tfjs's own `register_all_gradients`).
+ */
+export function installTrainingFixes(
+  backendName: string,
+  options: InstallTrainingFixesOptions = {},
+): FixName[] {
+  registerGradients();
+  const wanted = options.fixes ?? defaultFixes(backendName);
+  const set = installed.get(backendName) ?? new Set<FixName>();
+  for (const fix of wanted) {
+    if (fix === 'conv2d-grad') {
+      setConvGradBackend(backendName, options.convInputGrad ?? INPUT_GRAD_METHOD[backendName] ?? 'conv2d');
+      ensureConvGradRegistered();
+    } else if (fix === 'maxpool-grad') {
+      if (backendName !== 'wasm')
+        throw new Error(`maxpool-grad fix only applies to wasm, not ${backendName}`);
+      installWasmMaxPoolGrad();
+    } else {
+      throw new Error(`unknown fix ${String(fix)}`);
+    }
+    set.add(fix);
+  }
+  installed.set(backendName, set);
+  return [...set];
+}
+
+/**
+ * Removes fixes from a backend (all of them by default), restoring tfjs's stock behaviour there. Meant for
+ * tests and benchmarks that compare against stock tfjs.
+ */
+export function uninstallTrainingFixes(backendName: string, fixes?: readonly FixName[]): void {
+  const set = installed.get(backendName);
+  for (const fix of fixes ?? (['conv2d-grad', 'maxpool-grad'] as const)) {
+    if (fix === 'conv2d-grad') setConvGradBackend(backendName, null);
+    if (fix === 'maxpool-grad' && backendName === 'wasm') removeWasmMaxPoolGrad();
+    set?.delete(fix);
+  }
+  if (![...installed.keys()].some((b) => convGradMethod(b) != null)) {
+    // No backend uses the conv fix any more: put tfjs's own configs back.
+    for (const k of [tf.Conv2D, tf.Conv2DBackpropInput]) {
+      const stock = stockGradConfig(k);
+      if (stock != null && tf.getGradient(k) !== stock) tf.registerGradient(stock);
+    }
+  }
+}
+
+/** The fixes currently active on a backend (checks that they have not been overwritten since). */
+export function activeFixes(backendName: string): FixName[] {
+  const out: FixName[] = [];
+  const set = installed.get(backendName);
+  if (set?.has('conv2d-grad') && convGradMethod(backendName) != null) {
+    if (tf.getGradient(tf.Conv2D) === conv2DGradConfig) out.push('conv2d-grad');
+  }
+  if (set?.has('maxpool-grad') && tf.getKernel(tf.MaxPoolGrad, 'wasm') === fixedWasmMaxPoolGrad) {
+    out.push('maxpool-grad');
+  }
+  return out;
+}

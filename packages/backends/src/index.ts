@@ -1,0 +1,36 @@
+export { conv2dFilterGradViaConv, conv2dInputGradViaConv, type InputGradMethod } from './fixes/conv2d.js';
+export {
+  activeFixes,
+  defaultFixes,
+  FIXES,
+  type FixInfo,
+  type FixName,
+  type InstallTrainingFixesOptions,
+  installTrainingFixes,
+  uninstallTrainingFixes,
+} from './fixes/index.js';
+export { maxPoolBackprop } from './fixes/maxpool.js';
+export {
+  bundledTfjsCoreVersion,
+  type RegisterGradientsResult,
+  registerGradients,
+  stockGradConfig,
+  stockGradConfigs,
+} from './gradients.js';
+export { type BackendCapabilities, probeCapabilities, verifyActiveBackend } from './probe.js';
+export {
+  type BackendAttempt,
+  type BackendName,
+  type BackendPreference,
+  type BackendSelection,
+  BackendSelectionError,
+  defaultBackendOrder,
+  detectEnvironment,
+  type Environment,
+  type KnownBackend,
+  type LogLevel,
+  resolveBackendOrder,
+  type SelectBackendOptions,
+  selectBackend,
+  type WasmBinaryName,
+} from './select.js';

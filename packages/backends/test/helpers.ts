@@ -1,0 +1,88 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Seeded uniform [0, 1) generator (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function size(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Standard-normal values (Box–Muller), never exactly zero. */
+export function randn(shape: readonly number[], seed: number, scale = 1): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: size(shape) }, () => {
+    const u = 1 - r();
+    const v = r();
+    return scale * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v) || 1e-3;
+  });
+}
+
+/** A random permutation of 1..n mapped into (lo, hi): all values distinct, so pooling has no ties. */
+export function distinct(shape: readonly number[], seed: number, lo = -1, hi = 1): Float32Array {
+  const n = size(shape);
+  const r = rng(seed);
+  const p = Array.from({ length: n }, (_, i) => i + 1);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [p[i], p[j]] = [p[j]!, p[i]!];
+  }
+  return Float32Array.from(p, (k) => lo + ((hi - lo) * k) / (n + 1));
+}
+
+export interface Input {
+  data: Float32Array;
+  shape: number[];
+}
+
+export function input(shape: number[], data: Float32Array): Input {
+  return { shape, data };
+}
+
+/**
+ * Gradients of `f` with respect to every input, on `backend`, copied out as Float32Arrays. The inputs are
+ * created on that backend from the same JS arrays, so two backends see identical data.
+ */
+export async function gradsOn(
+  backend: string,
+  f: (...xs: tf.Tensor[]) => tf.Tensor,
+  inputs: Input[],
+): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  const out = tf.tidy(() => {
+    const ts = inputs.map((i) => tf.tensor(i.data, i.shape));
+    return tf.grads((...xs: tf.Tensor[]) => f(...xs) as tf.Scalar)(ts);
+  });
+  const values = await Promise.all(out.map((t) => t.data() as Promise<Float32Array>));
+  tf.dispose(out);
+  return values.map((v) => Float32Array.from(v));
+}
+
+/** max |a − b| / max(max |a|, max |b|): the error relative to the largest magnitude of either side. */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Number.POSITIVE_INFINITY;
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(a[i]!), Math.abs(b[i]!));
+  }
+  if (Number.isNaN(diff)) return Number.POSITIVE_INFINITY;
+  return scale === 0 ? diff : diff / scale;
+}
+
+export function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
+  return m;
+}
+
+export const quiet = (): void => {};
