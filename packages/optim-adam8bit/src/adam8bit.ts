@@ -1,0 +1,72 @@
+import { Adam, type AdamConfig, type AdamStateFormats, fail } from '@gradsign/optim-core';
+import * as tf from '@tensorflow/tfjs-core';
+import { blockwise8 } from './blockwise8.js';
+import { DYNAMIC_SIGNED, DYNAMIC_UNSIGNED } from './dynamic-map.js';
+
+/** bitsandbytes' 8-bit optimizers quantize in blocks of 256 elements. */
+export const BLOCK_SIZE = 256;
+
+/** bitsandbytes' `min_8bit_size`: tensors with fewer elements keep float32 state. */
+export const MIN_QUANTIZED_SIZE = 4096;
+
+export interface Adam8bitConfig extends AdamConfig {
+  /** Tensors with fewer elements keep float32 moments (default 4096, bitsandbytes' `min_8bit_size`). */
+  minQuantizedSize?: number;
+}
+
+/**
+ * Adam's slot formats in 8 bits: the first moment in the signed dynamic code, the second moment in the unsigned
+ * one, both block-wise (256) with a float32 absmax per block. Pass them to optim-core's `Adam` or `AdamW`.
+ */
+export function adam8bitFormats(minQuantizedSize = MIN_QUANTIZED_SIZE): AdamStateFormats {
+  return {
+    m: blockwise8({ code: DYNAMIC_SIGNED, blockSize: BLOCK_SIZE, minSize: minQuantizedSize }),
+    v: blockwise8({ code: DYNAMIC_UNSIGNED, blockSize: BLOCK_SIZE, minSize: minQuantizedSize }),
+  };
+}
+
+function split(where: string, config: Adam8bitConfig): [AdamConfig, number] {
+  const { minQuantizedSize = MIN_QUANTIZED_SIZE, ...adam } = config;
+  if (!Number.isSafeInteger(minQuantizedSize) || minQuantizedSize < 0) {
+    fail(
+      'invalid-config',
+      `${where}: minQuantizedSize must be an integer >= 0, got ${String(minQuantizedSize)}`,
+    );
+  }
+  return [adam, minQuantizedSize];
+}
+
+/**
+ * 8-bit Adam (classic L2 weight decay), as bitsandbytes' `Adam8bit`: optim-core's Adam rule, unchanged, with both
+ * moments in block-wise 8-bit formats. About 2.03 bytes of state per parameter.
+ */
+export class Adam8bit extends Adam {
+  static override readonly className: string = 'Adam8bit';
+  readonly minQuantizedSize: number;
+
+  constructor(config: Adam8bitConfig = {}) {
+    const [adam, minQuantizedSize] = split(new.target.name, config);
+    super(adam, adam8bitFormats(minQuantizedSize));
+    this.minQuantizedSize = minQuantizedSize;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), minQuantizedSize: this.minQuantizedSize };
+  }
+}
+
+/** 8-bit AdamW (decoupled weight decay: p *= 1 - lr·wd; default 0.01), as bitsandbytes' `AdamW8bit`. */
+export class AdamW8bit extends Adam8bit {
+  static override readonly className: string = 'AdamW8bit';
+
+  constructor(config: Adam8bitConfig = {}) {
+    super({ weightDecay: 0.01, ...config });
+  }
+
+  protected override get decoupled(): boolean {
+    return true;
+  }
+}
+
+tf.serialization.registerClass(Adam8bit);
+tf.serialization.registerClass(AdamW8bit);

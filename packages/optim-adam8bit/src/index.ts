@@ -1,0 +1,43 @@
+import { registerOptimizer } from '@gradsign/optim-core';
+import { Adam8bit, AdamW8bit } from './adam8bit.js';
+
+export {
+  Adam8bit,
+  type Adam8bitConfig,
+  AdamW8bit,
+  adam8bitFormats,
+  BLOCK_SIZE,
+  MIN_QUANTIZED_SIZE,
+} from './adam8bit.js';
+export {
+  type Blockwise8Format,
+  type Blockwise8Options,
+  Blockwise8Storage,
+  blockwise8,
+  dequantizeBlockwise,
+  nearestCode,
+  quantizeBlockwise,
+} from './blockwise8.js';
+export {
+  codeFromValues,
+  createDynamicMap,
+  DYNAMIC_SIGNED,
+  DYNAMIC_UNSIGNED,
+  type QuantizationCode,
+} from './dynamic-map.js';
+
+const source = '@gradsign/optim-adam8bit';
+registerOptimizer({
+  name: 'adam8bit',
+  description: '8-bit Adam (bitsandbytes-style block-wise dynamic quantization), about 2.03 bytes/param',
+  defaults: { learningRate: 0.001 },
+  source,
+  create: (config) => new Adam8bit(config),
+});
+registerOptimizer({
+  name: 'adamw8bit',
+  description: '8-bit AdamW (decoupled weight decay 0.01), about 2.03 bytes/param',
+  defaults: { learningRate: 0.001 },
+  source,
+  create: (config) => new AdamW8bit(config),
+});
