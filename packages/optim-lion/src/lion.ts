@@ -1,0 +1,127 @@
+import {
+  checkConfig,
+  fail,
+  float32,
+  type SlotFormat,
+  type SlotSpec,
+  StatefulOptimizer,
+  type UpdateInput,
+  type UpdateResult,
+} from '@gradsign/optim-core';
+import * as tf from '@tensorflow/tfjs-core';
+import { int8Blockwise } from './int8-blockwise.js';
+
+export interface LionHyperparameters {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  weightDecay: number;
+}
+
+/**
+ * Lion (Chen et al. 2023), for one tensor:
+ *
+ *     c = β1·m + (1−β1)·g
+ *     p = p·(1 − lr·wd) − lr·sign(c)        (decoupled weight decay; sign(0) = 0)
+ *     m = β2·m + (1−β2)·g
+ */
+export function lionRule(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, h: LionHyperparameters) {
+  const c = tf.add(tf.mul(m, h.beta1), tf.mul(grad, 1 - h.beta1));
+  const decayed = h.weightDecay !== 0 ? tf.mul(param, 1 - h.learningRate * h.weightDecay) : param;
+  const next = tf.sub(decayed, tf.mul(tf.sign(c), h.learningRate));
+  const m2 = tf.add(tf.mul(m, h.beta2), tf.mul(grad, 1 - h.beta2));
+  return { param: next, m: m2 };
+}
+
+/** How Lion stores its momentum. */
+export type LionStateFormat = 'float32' | 'int8-blockwise';
+
+export interface LionConfig {
+  learningRate?: number;
+  beta1?: number;
+  beta2?: number;
+  weightDecay?: number;
+  /** 'int8-blockwise' (default): about 1.016 bytes per parameter; 'float32': 4. */
+  stateFormat?: LionStateFormat;
+  /** With 'int8-blockwise', tensors with fewer elements keep float32 momentum (default 4096). */
+  minQuantizedSize?: number;
+}
+
+const DEFAULTS: Required<LionConfig> = {
+  learningRate: 1e-4,
+  beta1: 0.9,
+  beta2: 0.99,
+  weightDecay: 0,
+  stateFormat: 'int8-blockwise',
+  minQuantizedSize: 4096,
+};
+
+type Check = (value: unknown, key: string, where: string) => void;
+const show = (value: unknown) => (typeof value === 'string' ? `'${value}'` : String(value));
+const positiveFinite: Check = (value, key, where) => {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    fail('invalid-config', `${where}: ${key} must be a positive finite number, got ${show(value)}`);
+};
+const nonNegative: Check = (value, key, where) => {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    fail('invalid-config', `${where}: ${key} must be a finite number >= 0, got ${show(value)}`);
+};
+const unitInterval: Check = (value, key, where) => {
+  if (typeof value !== 'number' || !(value >= 0 && value < 1))
+    fail('invalid-config', `${where}: ${key} must be in [0, 1), got ${show(value)}`);
+};
+const count: Check = (value, key, where) => {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    fail('invalid-config', `${where}: ${key} must be an integer >= 0, got ${show(value)}`);
+};
+const stateFormat: Check = (value, key, where) => {
+  if (value !== 'float32' && value !== 'int8-blockwise')
+    fail('invalid-config', `${where}: ${key} must be 'float32' or 'int8-blockwise', got ${show(value)}`);
+};
+
+/** The slot format for a `stateFormat` choice. */
+export function lionStateFormat(format: LionStateFormat, minQuantizedSize = 4096): SlotFormat {
+  return format === 'float32' ? float32 : int8Blockwise({ blockSize: 256, minSize: minQuantizedSize });
+}
+
+/** Lion: a sign update of an interpolated momentum; one state slot, `m`, in float32 or block-wise int8. */
+export class Lion extends StatefulOptimizer {
+  static readonly className: string = 'Lion';
+  readonly config: Required<LionConfig>;
+  private readonly slots: readonly SlotSpec[];
+
+  constructor(config: LionConfig = {}) {
+    const checked = checkConfig(new.target.name, config, DEFAULTS, {
+      learningRate: positiveFinite,
+      beta1: unitInterval,
+      beta2: unitInterval,
+      weightDecay: nonNegative,
+      stateFormat,
+      minQuantizedSize: count,
+    });
+    super(checked.learningRate);
+    this.config = checked;
+    this.slots = [
+      {
+        name: 'm',
+        format: lionStateFormat(checked.stateFormat, checked.minQuantizedSize),
+        init: (param) => tf.zeros(param.shape, 'float32'),
+      },
+    ];
+  }
+
+  protected slotSpecs(): readonly SlotSpec[] {
+    return this.slots;
+  }
+
+  protected update({ param, grad, state }: UpdateInput): UpdateResult {
+    const next = lionRule(param, grad, state.m!, { ...this.config, learningRate: this.learningRate });
+    return { param: next.param, state: { m: next.m } };
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...this.config, learningRate: this.learningRate };
+  }
+}
+
+tf.serialization.registerClass(Lion);
