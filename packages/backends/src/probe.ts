@@ -11,7 +11,7 @@ export interface BackendCapabilities {
   webglVersion: number | null;
   /** webgl: the unmasked renderer string when the browser exposes it, else the masked one. */
   webglRenderer: string | null;
-  /** 32 or 16: the float precision the backend computes in. */
+  /** 32 or 16: the float precision the backend computes in (measured, see measureFloatPrecision). */
   floatPrecision: 16 | 32;
   /** Whether int32 arithmetic is exact over the whole int32 range (probed with 2^24 + 1). */
   int32Exact: boolean;
@@ -123,7 +123,7 @@ export function trainingProbeReference(
  * the reason it does not.
  */
 export async function verifyActiveBackend(options: { training?: boolean } = {}): Promise<string | null> {
-  const tol = tf.backend().floatPrecision() === 32 ? 1e-3 : 3e-2;
+  const tol = (await measureFloatPrecision()) === 32 ? 1e-3 : 3e-2;
   const basic = await guarded(() => checkBasics(tol));
   if (basic != null || options.training === false) return basic;
   // Both training checks run, so every problem is reported.
@@ -213,6 +213,18 @@ export function firstLine(e: unknown): string {
   return msg.split('\n')[0] ?? msg;
 }
 
+/**
+ * Float precision of the active backend, measured: 1 + 2^-13 survives in float32 but rounds to 1 in float16.
+ * (tfjs's own backend.floatPrecision() is not used: the 4.22 WebGL backend returns 16 whenever float32
+ * rendering IS enabled.)
+ */
+export async function measureFloatPrecision(): Promise<16 | 32> {
+  const t = tf.tidy(() => tf.add(tf.fill([1024], 1), tf.fill([1024], 2 ** -13)));
+  const v = await t.data();
+  t.dispose();
+  return v.every((e) => e > 1) ? 32 : 16;
+}
+
 async function int32ExactProbe(): Promise<boolean> {
   // 1024 elements: enough to keep WebGL from handing the op to the CPU (WEBGL_CPU_FORWARD).
   const t = tf.tidy(() => tf.add(tf.fill([1024], 2 ** 24, 'int32'), tf.ones([1024], 'int32')));
@@ -246,7 +258,7 @@ export async function probeCapabilities(wasmThreads?: () => number): Promise<Bac
     threads: null,
     webglVersion: null,
     webglRenderer: null,
-    floatPrecision: tf.backend().floatPrecision() === 16 ? 16 : 32,
+    floatPrecision: await measureFloatPrecision(),
     int32Exact,
     int32ExactBelow: int32Exact ? 2 ** 31 : 2 ** 24,
   };

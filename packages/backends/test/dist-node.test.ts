@@ -66,6 +66,16 @@ describe('built package under plain node', () => {
     expect(o.losses!.at(-1)!).toBeLessThan(o.losses![0]!);
   });
 
+  it('runs the README quick-start example (examples/quickstart.mjs)', async () => {
+    const example = fileURLToPath(new URL('../examples/quickstart.mjs', import.meta.url));
+    const { stdout } = await run(process.execPath, [example, 'tensorflow'], { cwd: pkg, timeout: 120_000 });
+    expect(stdout).toMatch(/^wasm \{/m);
+    expect(stdout).toMatch(/tried tensorflow: @tensorflow\/tfjs-node is not installed/);
+    const losses = [...stdout.matchAll(/step \d: loss ([\d.]+)/g)].map((m) => Number(m[1]));
+    expect(losses).toHaveLength(5);
+    expect(losses[4]!).toBeLessThan(losses[0]!);
+  });
+
   it('falls back from tensorflow (tfjs-node is not installed) to wasm', async () => {
     const { outs } = await node('tensorflow');
     const [o] = outs as [Out];

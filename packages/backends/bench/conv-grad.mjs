@@ -1,0 +1,159 @@
+// Median time of a conv2d forward + backward (dx and dW) on a layer of the reference CNN (batch 32, 28x28,
+// 32 -> 32 channels, 3x3, 'same'), on wasm and cpu, with this package's fix and with stock tfjs where stock
+// works at all. Also times the max-pool gradient, whose wasm kernel the fix replaces.
+//
+//   node bench/conv-grad.mjs [--quick]      (run `pnpm build` first: this imports dist/)
+//
+// Prints a markdown table and writes bench/results.json.
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { installTrainingFixes, selectBackend, uninstallTrainingFixes } from '../dist/index.js';
+
+const quick = process.argv.includes('--quick');
+const REPS = quick ? { wasm: 3, cpu: 2, cpuStock: 1 } : { wasm: 15, cpu: 5, cpuStock: 3 };
+const [B, H, W, C] = [32, 28, 28, 32];
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+async function timeIt(fn, reps, warmup) {
+  if (warmup) await fn();
+  const times = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  return { median: median(times), min: Math.min(...times), max: Math.max(...times), reps };
+}
+
+function seeded(shape, seed, scale = 1) {
+  return tf.tidy(() => tf.mul(tf.randomNormal(shape, 0, 1, 'float32', seed), scale));
+}
+
+/** conv2d forward + both gradients, read back. */
+function convStep(x, w, r) {
+  return async () => {
+    const [dx, dw] = tf.grads((a, b) => tf.sum(tf.mul(r, tf.conv2d(a, b, 1, 'same'))))([x, w]);
+    await dx.data();
+    await dw.data();
+    tf.dispose([dx, dw]);
+  };
+}
+
+/** maxPool 2x2/2 forward + gradient, read back. */
+function poolStep(x, r) {
+  return async () => {
+    const dx = tf.grad((a) => tf.sum(tf.mul(r, tf.maxPool(a, 2, 2, 'valid'))))(x);
+    await dx.data();
+    dx.dispose();
+  };
+}
+
+const rows = [];
+const quiet = () => {};
+
+async function bench(backend, label, setup, step, reps, warmup = true) {
+  await tf.setBackend(backend);
+  setup();
+  const x = seeded([B, H, W, C], 1);
+  const w = seeded([3, 3, C, C], 2, 1 / Math.sqrt(9 * C));
+  const r = seeded([B, H, W, C], 3);
+  const rp = seeded([B, H / 2, W / 2, C], 4);
+  const fn = step === 'conv' ? convStep(x, w, r) : poolStep(x, rp);
+  let row;
+  try {
+    row = { backend, op: step, variant: label, ...(await timeIt(fn, reps, warmup)) };
+  } catch (e) {
+    row = { backend, op: step, variant: label, error: String(e?.message ?? e).split('\n')[0] };
+  }
+  tf.dispose([x, w, r, rp]);
+  rows.push(row);
+  const shown = row.error ? `error: ${row.error}` : `${row.median.toFixed(1)} ms (n=${row.reps})`;
+  console.error(`${backend.padEnd(4)} ${step} ${label.padEnd(34)} ${shown}`);
+}
+
+const wasmSel = await selectBackend(['wasm'], { onLog: quiet });
+await selectBackend(['cpu'], { onLog: quiet });
+
+// wasm
+await bench('wasm', 'stock tfjs', () => uninstallTrainingFixes('wasm'), 'conv', REPS.wasm);
+await bench('wasm', 'fixed (dx via conv2d, default)', () => installTrainingFixes('wasm'), 'conv', REPS.wasm);
+await bench(
+  'wasm',
+  'fixed, dx via stock kernel',
+  () => installTrainingFixes('wasm', { convInputGrad: 'stock' }),
+  'conv',
+  REPS.wasm,
+);
+installTrainingFixes('wasm');
+await bench(
+  'wasm',
+  'stock tfjs (wrong on x <= 0)',
+  () => uninstallTrainingFixes('wasm', ['maxpool-grad']),
+  'pool',
+  REPS.wasm,
+);
+await bench('wasm', 'fixed (JS kernel)', () => installTrainingFixes('wasm'), 'pool', REPS.wasm);
+
+// cpu
+await bench('cpu', 'stock tfjs', () => uninstallTrainingFixes('cpu'), 'conv', REPS.cpuStock, false);
+await bench(
+  'cpu',
+  'fixed (dx via stock kernel, default)',
+  () => installTrainingFixes('cpu'),
+  'conv',
+  REPS.cpu,
+);
+await bench(
+  'cpu',
+  'fixed, dx via conv2d',
+  () => installTrainingFixes('cpu', { convInputGrad: 'conv2d' }),
+  'conv',
+  REPS.cpu,
+);
+installTrainingFixes('cpu');
+await bench('cpu', 'stock tfjs', () => {}, 'pool', REPS.cpu);
+
+const stockOf = (row) =>
+  rows.find((r) => r.backend === row.backend && r.op === row.op && r.variant.startsWith('stock'));
+const lines = [
+  `conv2d 3x3 'same' forward + backward (dx, dW), batch ${B}, ${H}x${W}, ${C} -> ${C}; maxPool 2x2/2 forward + backward on the same input`,
+  '',
+  '| backend | op | variant | median ms | min | max | n | vs stock |',
+  '|---|---|---|---:|---:|---:|---:|---:|',
+];
+for (const row of rows) {
+  const stock = stockOf(row);
+  const ratio =
+    row.error || !stock || stock.error || stock === row ? '' : `${(stock.median / row.median).toFixed(1)}x`;
+  const op = row.op === 'conv' ? 'conv2d fwd+bwd' : 'maxPool fwd+bwd';
+  lines.push(
+    row.error
+      ? `| ${row.backend} | ${op} | ${row.variant} | fails: ${row.error} | | | | |`
+      : `| ${row.backend} | ${op} | ${row.variant} | ${row.median.toFixed(1)} | ${row.min.toFixed(1)} | ${row.max.toFixed(1)} | ${row.reps} | ${ratio} |`,
+  );
+}
+const table = lines.join('\n');
+console.log(table);
+
+const results = {
+  date: new Date().toISOString(),
+  quick,
+  node: process.version,
+  cpu: os.cpus()[0]?.model ?? 'unknown',
+  cores: os.cpus().length,
+  tfjs: tf.version_core,
+  wasm: { simd: wasmSel.capabilities.simd, threads: wasmSel.capabilities.threads },
+  layer: { batch: B, height: H, width: W, channelsIn: C, channelsOut: C, kernel: 3, pad: 'same' },
+  rows,
+};
+writeFileSync(
+  fileURLToPath(new URL('./results.json', import.meta.url)),
+  `${JSON.stringify(results, null, 2)}\n`,
+);
