@@ -1,0 +1,51 @@
+// Browser-safe entry: tfjs-core ops only, no Node built-ins. File checkpoints are in '@gradsign/trainer/node'.
+export {
+  CHECKPOINT_MAGIC,
+  CHECKPOINT_VERSION,
+  type Checkpoint,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  isCheckpoint,
+  type StoreAs,
+  type TensorRecord,
+} from './checkpoint.js';
+export {
+  PUBLISHED_LEARNING_RATES,
+  REFERENCE_CONFIG,
+  REFERENCE_LR_GRID,
+  resolveConfig,
+  type TrainConfig,
+} from './config.js';
+export { crc32 } from './crc32.js';
+export { CheckpointError, type CheckpointErrorCode, TrainerError, type TrainerErrorCode } from './errors.js';
+export { type EvalResult, type EvaluateOptions, evaluate } from './evaluate.js';
+export { crossEntropy, crossEntropyPerExample } from './loss.js';
+export {
+  BatchNorm,
+  BlogCnn,
+  createModel,
+  defaultInitBound,
+  type ForwardOptions,
+  listModels,
+  Mlp,
+  Model,
+  type ModelEntry,
+  type ModelOptions,
+  type ModelTensor,
+  ParamStore,
+} from './models/index.js';
+export { deriveSeed, dropoutMask, uniformArray } from './random.js';
+export { median, runTrainer, type TrainOptions, type TrainResult, train } from './run.js';
+export {
+  displayName,
+  formatAccuracy,
+  formatGridTable,
+  formatResultsTable,
+  type LrSummary,
+  markdownTable,
+  meanSd,
+  type OptimizerSummary,
+  summarize,
+} from './summary.js';
+export { type SweepOptions, type SweepRun, sweep, sweepPlan } from './sweep.js';
+export { type StepRecord, Trainer, type TrainerData, type TrainerOptions } from './trainer.js';

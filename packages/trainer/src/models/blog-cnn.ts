@@ -1,0 +1,85 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Mulberry32 } from '../random.js';
+import { BatchNorm, defaultInitBound, dropout, type ForwardOptions, Model, stage } from './model.js';
+
+const WIDTH = 32;
+const SLOPE = 0.2;
+const DROPOUT = 0.1;
+const CLASSES = 10;
+
+interface Block {
+  readonly kernel: tf.Variable;
+  readonly bias: tf.Variable;
+  readonly bn: BatchNorm;
+}
+
+/**
+ * The reference CNN ("blog-cnn", 66,954 parameters). Each block is conv 3×3 "same" with bias → leakyReLU 0.2 →
+ * BatchNorm:
+ *
+ *     block(1) block(32)   28×28 → maxPool 2×2/2 → dropout 0.1
+ *     block(32) block(32)  14×14 → maxPool 2×2/2 → dropout 0.1
+ *     block(32) block(32)  7×7   → maxPool 3×3/2 valid (PyTorch's adaptive max pool 7→3)
+ *     block(32) block(32)  3×3   → global max pool → [B, 32]
+ *     linear 32→32, leakyReLU 0.2, linear 32→10
+ *
+ * Initialisation is PyTorch's default, drawn in module order (conv1, bn1, conv2, …, lin1, lin2): conv and linear
+ * weights and biases U(−1/√fan_in, 1/√fan_in); BatchNorm γ = 1, β = 0, running mean 0, running variance 1.
+ */
+export class BlogCnn extends Model {
+  readonly kind = 'blog-cnn';
+  private readonly blocks: Block[] = [];
+  private readonly lin1: { weight: tf.Variable; bias: tf.Variable };
+  private readonly lin2: { weight: tf.Variable; bias: tf.Variable };
+
+  constructor(rng: Mulberry32) {
+    super('blog-cnn', rng);
+    for (let i = 1; i <= 8; i++) {
+      const cin = i === 1 ? 1 : WIDTH;
+      const bound = defaultInitBound(cin * 3 * 3);
+      const kernel = this.store.uniform(`conv${i}.weight`, [3, 3, cin, WIDTH], bound);
+      const bias = this.store.uniform(`conv${i}.bias`, [WIDTH], bound);
+      this.blocks.push({ kernel, bias, bn: new BatchNorm(this.store, `bn${i}`, WIDTH) });
+    }
+    const b1 = defaultInitBound(WIDTH);
+    this.lin1 = {
+      weight: this.store.uniform('lin1.weight', [WIDTH, WIDTH], b1),
+      bias: this.store.uniform('lin1.bias', [WIDTH], b1),
+    };
+    this.lin2 = {
+      weight: this.store.uniform('lin2.weight', [WIDTH, CLASSES], b1),
+      bias: this.store.uniform('lin2.bias', [CLASSES], b1),
+    };
+  }
+
+  private block(x: tf.Tensor4D, index: number, options: ForwardOptions): tf.Tensor4D {
+    const { kernel, bias, bn } = this.blocks[index]!;
+    return stage(options.training, () => {
+      const conv = tf.add(tf.conv2d(x, kernel as tf.Tensor4D, 1, 'same'), bias) as tf.Tensor4D;
+      return bn.apply(tf.leakyRelu(conv, SLOPE), options.training, this.pendingStats);
+    });
+  }
+
+  forward(xs: tf.Tensor4D, options: ForwardOptions): tf.Tensor2D {
+    const t = options.training;
+    let x = this.block(xs, 0, options);
+    x = this.block(x, 1, options);
+    x = stage(t, () => dropout(tf.maxPool(x, 2, 2, 'valid'), DROPOUT, options));
+    x = this.block(x, 2, options);
+    x = this.block(x, 3, options);
+    x = stage(t, () => dropout(tf.maxPool(x, 2, 2, 'valid'), DROPOUT, options));
+    x = this.block(x, 4, options);
+    x = this.block(x, 5, options);
+    x = stage(t, () => tf.maxPool(x, 3, 2, 'valid'));
+    x = this.block(x, 6, options);
+    x = this.block(x, 7, options);
+    return stage(t, () => {
+      const pooled = tf.max(x, [1, 2]) as tf.Tensor2D;
+      const hidden = tf.leakyRelu(
+        tf.add(tf.matMul(pooled, this.lin1.weight as tf.Tensor2D), this.lin1.bias),
+        SLOPE,
+      );
+      return tf.add(tf.matMul(hidden, this.lin2.weight as tf.Tensor2D), this.lin2.bias) as tf.Tensor2D;
+    });
+  }
+}

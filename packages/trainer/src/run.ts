@@ -1,0 +1,109 @@
+import type { TrainConfig } from './config.js';
+import { type StepRecord, Trainer, type TrainerData, type TrainerOptions } from './trainer.js';
+
+export interface TrainOptions extends TrainerOptions {
+  /** Called after every step; awaited, so a slow listener slows training rather than queueing records. */
+  readonly onStep?: (record: StepRecord) => void | Promise<void>;
+  /** Evaluate on `data.test` at the end (default: when a test split is given). */
+  readonly evaluate?: boolean;
+  /** Images per evaluation forward pass (default 250). */
+  readonly evalBatchSize?: number;
+  /** Called during the final evaluation with the images done so far. */
+  readonly onEvalProgress?: (done: number, total: number) => void;
+  /** Stops between steps; the result then has `stopped: true` and no test metrics. */
+  readonly signal?: AbortSignal;
+}
+
+/** The outcome of one run, in the form the CLI prints as a JSON line. */
+export interface TrainResult {
+  readonly config: TrainConfig;
+  readonly backend: string;
+  /** Trainable parameters of the model. */
+  readonly params: number;
+  /** Bytes of optimizer state at the end (what `tf.memory()` counts). */
+  readonly stateBytes: number;
+  /** Steps done (less than `config.steps` when stopped). */
+  readonly steps: number;
+  readonly stopped: boolean;
+  /** Test accuracy (0…1) and mean loss in eval mode; NaN when not evaluated. */
+  readonly testAccuracy: number;
+  readonly testLoss: number;
+  readonly testCount: number;
+  readonly trainSeconds: number;
+  /** Mean wall time per step. */
+  readonly msPerStep: number;
+  /** Median wall time per step (less sensitive to a busy machine). */
+  readonly msPerStepMedian: number;
+  readonly evalSeconds: number;
+  /** The batch loss of every step, in order. */
+  readonly losses: readonly number[];
+  /** Mean batch loss of the last min(50, steps) steps. */
+  readonly finalTrainLoss: number;
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * Runs `trainer` to the end (or until `signal` aborts), then evaluates. The trainer is not disposed.
+ * Step records before a resume are not part of `losses`.
+ */
+export async function runTrainer(
+  trainer: Trainer,
+  options: Omit<TrainOptions, 'config' | 'data'> = {},
+): Promise<TrainResult> {
+  const losses: number[] = [];
+  const times: number[] = [];
+  for await (const record of trainer.run({ ...(options.signal ? { signal: options.signal } : {}) })) {
+    losses.push(record.loss);
+    times.push(record.msPerStep);
+    await options.onStep?.(record);
+  }
+  const stopped = !trainer.done;
+  const shouldEvaluate = !stopped && (options.evaluate ?? trainer.data.test !== undefined);
+  const evaluation = shouldEvaluate
+    ? await trainer.evaluate({
+        ...(options.evalBatchSize ? { batchSize: options.evalBatchSize } : {}),
+        ...(options.onEvalProgress ? { onProgress: options.onEvalProgress } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      })
+    : undefined;
+  const tail = losses.slice(-50);
+  return {
+    config: trainer.config,
+    backend: trainer.backend,
+    params: trainer.model.paramCount(),
+    stateBytes: trainer.stateBytes(),
+    steps: trainer.step,
+    stopped,
+    testAccuracy: evaluation?.accuracy ?? Number.NaN,
+    testLoss: evaluation?.loss ?? Number.NaN,
+    testCount: evaluation?.count ?? 0,
+    trainSeconds: trainer.trainSeconds,
+    msPerStep: trainer.step > 0 ? (trainer.trainSeconds * 1000) / trainer.step : Number.NaN,
+    msPerStepMedian: median(times),
+    evalSeconds: evaluation?.seconds ?? 0,
+    losses,
+    finalTrainLoss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : Number.NaN,
+  };
+}
+
+/**
+ * Trains one run from scratch and evaluates it: the simplest entry point.
+ *
+ *     const result = await train({ config: { optimizer: 'gradsign', learningRate: 0.003 }, data: mnist });
+ */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const trainer = Trainer.create(options);
+  try {
+    return await runTrainer(trainer, options);
+  } finally {
+    trainer.dispose();
+  }
+}
+
+export type { StepRecord, TrainerData };

@@ -1,0 +1,81 @@
+import { REFERENCE_LR_GRID, resolveConfig, type TrainConfig } from './config.js';
+import { runTrainer, type TrainResult } from './run.js';
+import { type StepRecord, Trainer, type TrainerData } from './trainer.js';
+
+/** One run of a sweep. */
+export interface SweepRun {
+  readonly optimizer: string;
+  readonly learningRate: number;
+  readonly seed: number;
+  /** 0-based position in the plan, and the plan's length. */
+  readonly index: number;
+  readonly total: number;
+}
+
+export interface SweepOptions {
+  readonly optimizers: readonly string[];
+  /** Per optimizer, or one list for all. Default: the reference grid (`REFERENCE_LR_GRID`). */
+  readonly learningRates?: Readonly<Record<string, readonly number[]>> | readonly number[];
+  readonly seeds: readonly number[];
+  /** Shared settings (model, steps, batch size, optimizer options). */
+  readonly base?: Partial<Omit<TrainConfig, 'optimizer' | 'learningRate' | 'seed'>>;
+  readonly data: TrainerData;
+  readonly evalBatchSize?: number;
+  readonly onRunStart?: (run: SweepRun) => void | Promise<void>;
+  readonly onStep?: (run: SweepRun, record: StepRecord) => void | Promise<void>;
+  readonly onEvalProgress?: (run: SweepRun, done: number, total: number) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** The runs of a sweep, in order: optimizer, then learning rate, then seed. Validates every config up front. */
+export function sweepPlan(options: Omit<SweepOptions, 'data'>): SweepRun[] {
+  const runs: Omit<SweepRun, 'index' | 'total'>[] = [];
+  for (const optimizer of options.optimizers) {
+    const grid = options.learningRates ?? REFERENCE_LR_GRID;
+    const lrs = Array.isArray(grid)
+      ? (grid as readonly number[])
+      : (grid as Record<string, readonly number[]>)[optimizer.toLowerCase()];
+    if (!lrs || lrs.length === 0) {
+      throw new RangeError(`no learning rates given for optimizer '${optimizer}'`);
+    }
+    for (const learningRate of lrs) {
+      for (const seed of options.seeds) {
+        resolveConfig({ ...options.base, optimizer, learningRate, seed });
+        runs.push({ optimizer: optimizer.toLowerCase(), learningRate, seed });
+      }
+    }
+  }
+  return runs.map((run, index) => ({ ...run, index, total: runs.length }));
+}
+
+/**
+ * Trains and evaluates every run of the plan, one after another, yielding each result as it finishes. Stops
+ * between steps when `signal` aborts (the interrupted run is yielded with `stopped: true`, then the sweep ends).
+ */
+export async function* sweep(
+  options: SweepOptions,
+): AsyncGenerator<TrainResult & { readonly run: SweepRun }> {
+  for (const run of sweepPlan(options)) {
+    if (options.signal?.aborted) return;
+    await options.onRunStart?.(run);
+    const trainer = Trainer.create({
+      config: { ...options.base, optimizer: run.optimizer, learningRate: run.learningRate, seed: run.seed },
+      data: options.data,
+    });
+    try {
+      const { onStep, onEvalProgress } = options;
+      const result = await runTrainer(trainer, {
+        ...(onStep ? { onStep: (record: StepRecord) => onStep(run, record) } : {}),
+        ...(onEvalProgress
+          ? { onEvalProgress: (done: number, total: number) => onEvalProgress(run, done, total) }
+          : {}),
+        ...(options.evalBatchSize ? { evalBatchSize: options.evalBatchSize } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      yield { ...result, run };
+      if (result.stopped) return;
+    } finally {
+      trainer.dispose();
+    }
+  }
+}

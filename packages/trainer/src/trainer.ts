@@ -1,0 +1,316 @@
+import { Dataset, type ImageSplit } from '@gradsign/datasets';
+import { createOptimizer, OptimizerError, type RegisteredOptimizer } from '@gradsign/optim-core';
+import * as tf from '@tensorflow/tfjs-core';
+import type { Checkpoint, StoreAs, TensorRecord } from './checkpoint.js';
+import { resolveConfig, type TrainConfig } from './config.js';
+import { CheckpointError, TrainerError } from './errors.js';
+import { type EvalResult, type EvaluateOptions, evaluate } from './evaluate.js';
+import { crossEntropy } from './loss.js';
+import { createModel } from './models/index.js';
+import type { Model } from './models/model.js';
+import { deriveSeed, Mulberry32, STREAM_DROPOUT } from './random.js';
+
+/** The data a run trains and evaluates on. */
+export interface TrainerData {
+  readonly train: ImageSplit;
+  /** Needed by `evaluate()`. */
+  readonly test?: ImageSplit;
+}
+
+/** What `train()` and `Trainer.run()` report after every optimizer step. */
+export interface StepRecord {
+  /** Optimizer steps done, counting from 1 (a resumed run continues the count). */
+  readonly step: number;
+  /** Total steps of the run. */
+  readonly steps: number;
+  /** Mean cross-entropy of this step's batch, before the update. */
+  readonly loss: number;
+  readonly learningRate: number;
+  /** Wall time of this step: batch, forward, backward, update and reading the loss back. */
+  readonly msPerStep: number;
+  /** Training epoch the batch came from (0-based). */
+  readonly epoch: number;
+  /** Training wall time so far, in seconds (including time before a resume). */
+  readonly elapsedSeconds: number;
+}
+
+export interface TrainerOptions {
+  /** Missing fields take the reference protocol's values (see `resolveConfig`). */
+  readonly config?: Partial<TrainConfig>;
+  readonly data: TrainerData;
+}
+
+/** The prefix that stands for the model's variable prefix in checkpointed optimizer weight names. */
+const MODEL_REF = '@model/';
+
+function makeOptimizer(config: TrainConfig): RegisteredOptimizer {
+  const base: Record<string, unknown> = { ...config.optimizerConfig, learningRate: config.learningRate };
+  if (base.seed === undefined) {
+    try {
+      return createOptimizer(config.optimizer, { ...base, seed: config.seed });
+    } catch (error) {
+      // Optimizers without randomness reject a seed option; create them without one.
+      if (!(error instanceof OptimizerError && /unknown option 'seed'/.test(error.message))) throw error;
+    }
+  }
+  return createOptimizer(config.optimizer, base);
+}
+
+interface Describable {
+  describeState(): { variable: string; slot: string; parts: { suffix: string; storeAs: StoreAs }[] }[];
+}
+
+function hasDescribeState(o: unknown): o is Describable {
+  return typeof (o as Partial<Describable>).describeState === 'function';
+}
+
+/**
+ * One training run: a model, an optimizer and a seeded data stream. Runs are deterministic on a given backend:
+ * the initialisation and dropout masks come from mulberry32 streams derived from `config.seed`, the data order
+ * from `Dataset`'s seed. A checkpoint taken after any step resumes bit-identically on the same backend.
+ */
+export class Trainer {
+  readonly config: TrainConfig;
+  readonly model: Model;
+  readonly optimizer: RegisteredOptimizer;
+  readonly data: TrainerData;
+  private readonly dataset: Dataset;
+  private dropout: Mulberry32;
+  private stepsDone = 0;
+  private trainMs = 0;
+  private disposed = false;
+
+  private constructor(config: TrainConfig, data: TrainerData) {
+    this.config = config;
+    this.data = data;
+    this.dataset = new Dataset(data.train, { batchSize: config.batchSize, seed: config.seed });
+    this.dropout = new Mulberry32(deriveSeed(config.seed, STREAM_DROPOUT));
+    this.model = createModel(config.model, { seed: config.seed, ...config.modelOptions });
+    try {
+      this.optimizer = makeOptimizer(config);
+    } catch (error) {
+      this.model.dispose();
+      throw error;
+    }
+  }
+
+  /** A fresh run. */
+  static create(options: TrainerOptions): Trainer {
+    return new Trainer(resolveConfig(options.config), options.data);
+  }
+
+  /**
+   * Continues a run from a checkpoint. `steps` may extend (or shorten) the run; everything else comes from the
+   * checkpoint. Throws `CheckpointError` ('incompatible') when the checkpoint does not fit.
+   */
+  static async restore(
+    checkpoint: Checkpoint,
+    options: { readonly data: TrainerData; readonly steps?: number },
+  ): Promise<Trainer> {
+    let config: TrainConfig;
+    try {
+      config = resolveConfig({ ...checkpoint.config, steps: options.steps ?? checkpoint.config.steps });
+    } catch (error) {
+      throw new CheckpointError(
+        'incompatible',
+        `checkpoint config is not usable: ${(error as Error).message}`,
+      );
+    }
+    const trainer = new Trainer(config, options.data);
+    try {
+      await trainer.load(checkpoint);
+    } catch (error) {
+      trainer.dispose();
+      if (error instanceof CheckpointError) throw error;
+      throw new CheckpointError('incompatible', `cannot resume from checkpoint: ${(error as Error).message}`);
+    }
+    return trainer;
+  }
+
+  /** Optimizer steps done so far. */
+  get step(): number {
+    return this.stepsDone;
+  }
+
+  get done(): boolean {
+    return this.stepsDone >= this.config.steps;
+  }
+
+  /** Training wall time so far (seconds), including time before a resume. */
+  get trainSeconds(): number {
+    return this.trainMs / 1000;
+  }
+
+  /** The tfjs backend in use. */
+  get backend(): string {
+    return tf.getBackend();
+  }
+
+  /** The bytes the optimizer state really holds. */
+  stateBytes(): number {
+    return this.optimizer.stateBytes();
+  }
+
+  /** One optimizer step on the next batch. */
+  async trainStep(): Promise<StepRecord> {
+    this.checkAlive();
+    const start = performance.now();
+    const batch = this.dataset.nextBatch();
+    const epoch = this.dataset.epoch;
+    let loss: tf.Scalar | undefined;
+    try {
+      const { value, grads } = tf.variableGrads(
+        () => crossEntropy(this.model.forward(batch.xs, { training: true, dropout: this.dropout }), batch.ys),
+        this.model.trainableVariables(),
+      );
+      loss = value;
+      this.optimizer.applyGradients(grads);
+      tf.dispose(grads);
+      this.model.commitStatistics();
+    } catch (error) {
+      this.model.discardStatistics();
+      throw error;
+    } finally {
+      tf.dispose([batch.xs, batch.ys]);
+    }
+    const lossValue = (await loss.data())[0]!;
+    loss.dispose();
+    const ms = performance.now() - start;
+    this.stepsDone += 1;
+    this.trainMs += ms;
+    return {
+      step: this.stepsDone,
+      steps: this.config.steps,
+      loss: lossValue,
+      learningRate: this.optimizer.learningRate,
+      msPerStep: ms,
+      epoch,
+      elapsedSeconds: this.trainMs / 1000,
+    };
+  }
+
+  /**
+   * Trains until `until` steps are done (default: the run's total), yielding a record after each step. Stops
+   * early, between steps, when `signal` is aborted (no error: the trainer stays usable and can be checkpointed).
+   */
+  async *run(
+    options: { readonly until?: number; readonly signal?: AbortSignal } = {},
+  ): AsyncGenerator<StepRecord> {
+    const until = Math.min(options.until ?? this.config.steps, this.config.steps);
+    while (this.stepsDone < until && !options.signal?.aborted) yield await this.trainStep();
+  }
+
+  /** Evaluates in eval mode on `split` (default: the test split). */
+  evaluate(options: EvaluateOptions & { readonly split?: ImageSplit } = {}): Promise<EvalResult> {
+    this.checkAlive();
+    const split = options.split ?? this.data.test;
+    if (!split)
+      throw new TrainerError('no-test-split', 'evaluate() needs a test split (data.test) or options.split');
+    return evaluate(this.model, split, options);
+  }
+
+  /** The run's complete state. Encode it with `encodeCheckpoint` or save it with `saveCheckpoint` (node). */
+  async checkpoint(meta?: Record<string, unknown>): Promise<Checkpoint> {
+    this.checkAlive();
+    const model: TensorRecord[] = [];
+    for (const t of this.model.tensors()) {
+      model.push({
+        name: t.name,
+        shape: [...t.variable.shape],
+        dtype: 'float32',
+        storeAs: 'float32',
+        values: ((await t.variable.data()) as Float32Array).slice(),
+      });
+    }
+    const storeAs = new Map<string, StoreAs>();
+    if (hasDescribeState(this.optimizer)) {
+      for (const entry of this.optimizer.describeState()) {
+        for (const part of entry.parts) {
+          const name = `${entry.variable}/${entry.slot}${part.suffix ? `/${part.suffix}` : ''}`;
+          storeAs.set(name, part.storeAs);
+        }
+      }
+    }
+    const prefix = this.model.variablePrefix;
+    const optimizer: TensorRecord[] = [];
+    const weights = await this.optimizer.getWeights();
+    try {
+      for (const { name, tensor } of weights) {
+        if (tensor.dtype !== 'float32' && tensor.dtype !== 'int32') {
+          throw new CheckpointError('incompatible', `optimizer weight '${name}' has dtype ${tensor.dtype}`);
+        }
+        const values = ((await tensor.data()) as Float32Array | Int32Array).slice();
+        optimizer.push({
+          name: name.startsWith(prefix) ? MODEL_REF + name.slice(prefix.length) : name,
+          shape: [...tensor.shape],
+          dtype: tensor.dtype,
+          storeAs: storeAs.get(name) ?? tensor.dtype,
+          values,
+        });
+      }
+    } finally {
+      tf.dispose(weights.map((w) => w.tensor));
+    }
+    return {
+      config: this.config,
+      step: this.stepsDone,
+      backend: tf.getBackend(),
+      trainSeconds: this.trainMs / 1000,
+      dataCursor: this.dataset.cursor(),
+      rng: { dropout: this.dropout.state },
+      model,
+      optimizer,
+      ...(meta ? { meta } : {}),
+    };
+  }
+
+  private async load(checkpoint: Checkpoint): Promise<void> {
+    const incompatible = (problem: string): never => {
+      throw new CheckpointError(
+        'incompatible',
+        `checkpoint does not fit this ${this.config.model}: ${problem}`,
+      );
+    };
+    const saved = new Map(checkpoint.model.map((t) => [t.name, t]));
+    const tensors = this.model.tensors();
+    for (const { name, variable } of tensors) {
+      const t = saved.get(name) ?? incompatible(`it has no tensor '${name}'`);
+      if (!tf.util.arraysEqual([...t.shape], variable.shape) || t.dtype !== 'float32') {
+        incompatible(`'${name}' is ${t.dtype}[${t.shape}], the model has float32[${variable.shape}]`);
+      }
+    }
+    if (saved.size !== tensors.length) {
+      const extra = [...saved.keys()].filter((n) => !tensors.some((t) => t.name === n));
+      incompatible(`unexpected tensors ${extra.join(', ')}`);
+    }
+    const prefix = this.model.variablePrefix;
+    const weights = checkpoint.optimizer.map((t) => ({
+      name: t.name.startsWith(MODEL_REF) ? prefix + t.name.slice(MODEL_REF.length) : t.name,
+      tensor: tf.tensor(t.values, [...t.shape], t.dtype),
+    }));
+    try {
+      await this.optimizer.setWeights(weights);
+    } finally {
+      tf.dispose(weights.map((w) => w.tensor));
+    }
+    for (const { name, variable } of tensors) {
+      tf.tidy(() => variable.assign(tf.tensor(saved.get(name)!.values, variable.shape, 'float32')));
+    }
+    this.dataset.restore(checkpoint.dataCursor);
+    this.dropout = new Mulberry32(checkpoint.rng.dropout);
+    this.stepsDone = checkpoint.step;
+    this.trainMs = (checkpoint.trainSeconds ?? 0) * 1000;
+  }
+
+  private checkAlive(): void {
+    if (this.disposed) throw new TrainerError('disposed', 'this trainer has been disposed');
+  }
+
+  /** Frees the model and the optimizer state. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.model.dispose();
+    this.optimizer.dispose();
+  }
+}
