@@ -55,6 +55,15 @@ export function quantizeBlockwise(
   });
 }
 
+/**
+ * `table[indices]`. Both kernels give the same values; wasm's gatherND is about 10× faster than its gather on a
+ * 1-D table (5 vs 55 ms for 1M indices), while on cpu gather is the faster one.
+ */
+function lookup(table: tf.Tensor1D, indices: tf.Tensor): tf.Tensor1D {
+  if (tf.getBackend() === 'wasm') return tf.gatherND(table, tf.reshape(indices, [-1, 1])) as tf.Tensor1D;
+  return tf.gather(table, indices) as tf.Tensor1D;
+}
+
 /** The inverse of `quantizeBlockwise`: `code.values[codes[i]] · absmax[block of i]`, shaped as `shape`. */
 export function dequantizeBlockwise(
   codes: tf.Tensor,
@@ -68,7 +77,7 @@ export function dequantizeBlockwise(
     if (n === 0) return tf.zeros([...shape], 'float32');
     const blocks = Math.ceil(n / blockSize);
     const padded = blocks * blockSize;
-    const values = tf.gather(tf.tensor1d(code.values, 'float32'), tf.reshape(codes, [n]));
+    const values = lookup(tf.tensor1d(code.values, 'float32'), tf.reshape(codes, [n]));
     const full = padded > n ? tf.concat([values, tf.zeros([padded - n], 'float32')]) : values;
     const scaled = tf.mul(tf.reshape(full, [blocks, blockSize]), tf.reshape(absmax, [blocks, 1]));
     const flat = tf.reshape(scaled, [padded]);
