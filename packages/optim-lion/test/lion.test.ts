@@ -155,27 +155,27 @@ describe('Lion', () => {
   });
 
   it('with int8 momentum takes the same update sign as float32 Lion for nearly every element', async () => {
-    // both start from the same momentum each step (re-synced), so this measures one step of quantization error
+    // Both run freely from the same start on the same gradients, so the int8 momentum's quantization error
+    // accumulates; each step's update (±lr, or 0) is compared element by element.
     const n = 65_536;
     const float = new Lion({ learningRate: 1e-3, stateFormat: 'float32' });
     const int8 = new Lion({ learningRate: 1e-3 });
     const a = tf.variable(tf.zeros([n]));
     const b = tf.variable(tf.zeros([n]));
+    let [pa, pb] = [await a.data(), await b.data()];
     let disagree = 0;
     for (let step = 0; step < 20; step++) {
       const g = tf.tensor1d(randn(step + 1, n, 0.01).map((v, i) => v + 0.003 * Math.sin(i)));
       float.applyGradients({ [a.name]: g });
       int8.applyGradients({ [b.name]: g });
       g.dispose();
-      const [pa, pb] = [await a.data(), await b.data()];
-      for (let i = 0; i < n; i++) if (pa[i] !== pb[i]) disagree++;
-      const m = int8.readState(b, 'm');
-      float.writeState(a, 'm', m);
-      m.dispose();
-      a.assign(b);
+      const [na, nb] = [await a.data(), await b.data()];
+      for (let i = 0; i < n; i++) if (Math.sign(na[i]! - pa[i]!) !== Math.sign(nb[i]! - pb[i]!)) disagree++;
+      [pa, pb] = [na, nb];
     }
-    // measured: about 0.1 % of the element-steps; the int8 error only flips the sign where |c| is tiny
+    // measured: 0.13 % of the element-steps; a sign flips only where |c| is within the quantization error
     expect(disagree / (20 * n)).toBeLessThan(0.005);
+    expect(disagree).toBeGreaterThan(0); // the comparison is live: int8 is not float32
     tf.dispose([a, b]);
     float.dispose();
     int8.dispose();
