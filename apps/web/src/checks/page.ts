@@ -1,0 +1,125 @@
+// The self-check page: gradient parity (webgl vs cpu) and the optimizers' golden vectors on webgl. Small
+// tensors are kept on the GPU (WEBGL_CPU_FORWARD off), or tfjs would quietly compute them on the CPU.
+import { type BackendCapabilities, selectBackend } from '@gradsign/backends';
+import * as tf from '@tensorflow/tfjs-core';
+import '../style.css';
+import { flushesSubnormals, type GoldenReport, goldenCheck, loadGoldenRuns } from './golden';
+import { type GradientComparison, gradientParity } from './parity';
+
+/** The parity bound: max |webgl − cpu| ≤ 1e-4 · max |cpu|, per gradient tensor. */
+export const PARITY_TOLERANCE = 1e-4;
+
+let ready: Promise<BackendCapabilities> | undefined;
+
+/** cpu with tfjs's stock gradients as the reference, then webgl as the app trains on it. */
+function setup(): Promise<BackendCapabilities> {
+  ready ??= (async () => {
+    await selectBackend('cpu', { fixes: false, onLog: () => {} });
+    const webgl = await selectBackend(['webgl'], { onLog: () => {} });
+    tf.env().set('WEBGL_CPU_FORWARD', false);
+    return webgl.capabilities;
+  })();
+  return ready;
+}
+
+async function parity(): Promise<GradientComparison[]> {
+  await setup();
+  try {
+    return await gradientParity('webgl');
+  } finally {
+    await tf.setBackend('webgl');
+  }
+}
+
+async function golden(): Promise<{ flushesSubnormals: boolean; reports: GoldenReport[] }> {
+  await setup();
+  await tf.setBackend('webgl');
+  const runs = await loadGoldenRuns(new URL('golden/', document.baseURI).href);
+  return { flushesSubnormals: await flushesSubnormals(), reports: await goldenCheck(runs) };
+}
+
+const $ = (id: string) => document.getElementById(id)!;
+
+function table(caption: string, head: string[], rows: string[][]): HTMLElement {
+  const t = document.createElement('table');
+  t.createCaption().textContent = caption;
+  const h = t.createTHead().insertRow();
+  for (const c of head) {
+    const th = document.createElement('th');
+    th.scope = 'col';
+    th.textContent = c;
+    h.append(th);
+  }
+  const body = t.createTBody();
+  for (const r of rows) {
+    const row = body.insertRow();
+    for (const c of r) row.insertCell().textContent = c;
+  }
+  const wrap = document.createElement('div');
+  wrap.className = 'table-wrap';
+  wrap.append(t);
+  return wrap;
+}
+
+function subnormalSummary(r: GoldenReport): string {
+  const m = r.subnormalGradient;
+  if (m.length === 0) return 'none';
+  const steps = new Set(m.map((x) => x.step)).size;
+  return `${m.length} elements over ${steps} steps, e.g. step ${m[0]!.step} ${m[0]!.what}[${m[0]!.index}] with g = ${m[0]!.grad.toPrecision(3)}`;
+}
+
+async function runAll(): Promise<void> {
+  const status = $('status');
+  const report = $('report');
+  report.replaceChildren();
+  try {
+    status.textContent = 'starting webgl';
+    const caps = await setup();
+    const info = document.createElement('p');
+    info.textContent = `webgl: WebGL ${caps.webglVersion}, ${caps.webglRenderer}, float${caps.floatPrecision}, int32 exact below 2^${Math.log2(caps.int32ExactBelow)}; small tensors kept on the GPU.`;
+    report.append(info);
+    status.textContent = 'gradient parity';
+    const p = await parity();
+    report.append(
+      table(
+        `Gradients, webgl vs cpu: pass when max |Δ| ≤ ${PARITY_TOLERANCE} · max |cpu|`,
+        ['Case', 'Gradient', 'Relative error', 'Result'],
+        p.map((r) => [
+          r.case,
+          `d/d${r.gradient} [${r.shape.join('×')}]`,
+          r.relative.toExponential(2),
+          r.relative <= PARITY_TOLERANCE ? 'pass' : 'FAIL',
+        ]),
+      ),
+    );
+    status.textContent = 'golden vectors';
+    const g = await golden();
+    report.append(
+      table(
+        `Golden vectors on webgl (this backend ${g.flushesSubnormals ? 'flushes' : 'keeps'} float32 subnormals)`,
+        ['Run', 'Steps', 'Elements', 'Failures', 'Mismatches where the gradient was subnormal'],
+        g.reports.map((r) => [
+          r.run,
+          String(r.steps),
+          String(r.checked),
+          String(r.failures.length),
+          subnormalSummary(r),
+        ]),
+      ),
+    );
+    status.textContent = 'done';
+  } catch (error) {
+    status.textContent = 'error';
+    const p = document.createElement('p');
+    p.className = 'error';
+    p.textContent = error instanceof Error ? error.message : String(error);
+    report.append(p);
+  }
+}
+
+$('run').addEventListener('click', () => void runAll());
+
+/** For tests: the checks as functions returning plain data. */
+Object.defineProperty(window, 'gradsignChecks', {
+  value: Object.freeze({ setup, parity, golden, tolerance: PARITY_TOLERANCE }),
+});

@@ -1,0 +1,277 @@
+// The training worker: picks the backend, loads MNIST from the app's own files, and runs the trainer between
+// messages so the page stays responsive. A run stops between steps and resumes exactly where it stopped.
+import { type BackendSelection, selectBackend } from '@gradsign/backends';
+import { type ImageSplit, loadMnist, type Mnist, makeBatch, subset } from '@gradsign/datasets/browser';
+import { exactLanesForBackend, listOptimizers } from '@gradsign/optim-core';
+import {
+  displayName,
+  formatAccuracy,
+  listModels,
+  PUBLISHED_LEARNING_RATES,
+  runTrainer,
+  type StepRecord,
+  summarize,
+  Trainer,
+  type TrainResult,
+} from '@gradsign/trainer';
+import * as tf from '@tensorflow/tfjs-core';
+import './optimizers';
+import type {
+  BackendChoice,
+  BackendInfo,
+  EvalSpec,
+  FromWorker,
+  ResultsTable,
+  RunSpec,
+  ToWorker,
+} from './protocol';
+import { wasmPaths } from './wasm-paths';
+
+const post = (message: FromWorker, transfer: Transferable[] = []) => self.postMessage(message, { transfer });
+
+/** Lets queued messages (stop, predict) in between two training steps. */
+const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+let mnist: Promise<Mnist> | undefined;
+let nextRunId = 1;
+
+interface ActiveRun {
+  runId: number;
+  spec: RunSpec;
+  trainer: Trainer;
+  evalSpec: EvalSpec;
+}
+
+const queue: { runId: number; spec: RunSpec; evalSpec: EvalSpec }[] = [];
+let active: ActiveRun | undefined;
+/** The model predictions use: the last finished run's, or the active run's before any has finished. */
+let finished: Trainer | undefined;
+let controller: AbortController | undefined;
+let driving = false;
+const results: TrainResult[] = [];
+
+/** Finished runs grouped by protocol, newest protocol first, each summarised as in the write-up. */
+function resultsTables(): ResultsTable[] {
+  const groups = new Map<string, TrainResult[]>();
+  for (const r of results) {
+    const c = r.config;
+    const key = `${c.model}, ${c.steps} steps × ${c.batchSize}, ${r.backend}, accuracy on ${r.testCount.toLocaleString('en-US')} test images`;
+    const earlier = groups.get(key) ?? [];
+    groups.delete(key); // re-inserted last: the most recent protocol comes first
+    groups.set(key, [...earlier, r]);
+  }
+  return [...groups].reverse().map(([protocol, runs]) => ({
+    protocol,
+    rows: summarize(runs).map((s) => ({
+      optimizer: displayName(s.optimizer),
+      bestLearningRate: s.best.learningRate,
+      accuracy: formatAccuracy(s.best),
+      seeds: [...s.best.seeds],
+      bytesPerParam: s.best.stateBytes / runs[0]!.params,
+    })),
+  }));
+}
+
+function backendInfo(requested: BackendChoice, s: BackendSelection): BackendInfo {
+  const c = s.capabilities;
+  return {
+    requested,
+    backend: s.backend,
+    simd: c.simd,
+    threads: c.threads,
+    webglVersion: c.webglVersion,
+    webglRenderer: c.webglRenderer,
+    floatPrecision: c.floatPrecision,
+    int32Exact: c.int32Exact,
+    int32ExactBelow: c.int32ExactBelow,
+    fixes: s.fixes,
+    skipped: s.attempts
+      .filter((a) => !a.ok)
+      .map((a) => ({ backend: a.backend, reason: a.reason ?? 'failed' })),
+    crossOriginIsolated: globalThis.crossOriginIsolated === true,
+  };
+}
+
+async function init(requested: BackendChoice, mnistUrl: string): Promise<void> {
+  post({
+    type: 'status',
+    text: `starting the ${requested === 'auto' ? 'best available' : requested} backend…`,
+  });
+  const selection = await selectBackend(requested, { wasmPaths: wasmPaths(), onLog: () => {} });
+  post({
+    type: 'ready',
+    backend: backendInfo(requested, selection),
+    optimizers: listOptimizers().map((o) => ({
+      name: o.name,
+      label: displayName(o.name),
+      description: o.description,
+      learningRate: Number(o.defaults.learningRate ?? 0.001),
+      source: o.source ?? '',
+    })),
+    models: listModels().map((m) => ({ name: m.name, description: m.description })),
+    referenceLearningRates: { ...PUBLISHED_LEARNING_RATES },
+  });
+  const started = performance.now();
+  mnist = loadMnist({ baseUrl: mnistUrl });
+  const data = await mnist;
+  post({
+    type: 'data',
+    train: data.train.count,
+    test: data.test.count,
+    seconds: (performance.now() - started) / 1000,
+  });
+}
+
+function evalSplit(test: ImageSplit, images: number): ImageSplit {
+  return images >= test.count ? test : subset(test, Math.max(1, images));
+}
+
+async function begin(item: (typeof queue)[number]): Promise<ActiveRun> {
+  const data = await mnist!;
+  const trainer = Trainer.create({
+    config: item.spec,
+    data: { train: data.train, test: evalSplit(data.test, item.evalSpec.images) },
+  });
+  post({
+    type: 'run-start',
+    runId: item.runId,
+    spec: item.spec,
+    backend: tf.getBackend(),
+    params: trainer.model.paramCount(),
+  });
+  return { ...item, trainer };
+}
+
+async function onStep(run: ActiveRun, record: StepRecord, signal: AbortSignal): Promise<void> {
+  post({ type: 'step', runId: run.runId, step: record.step, loss: record.loss, msPerStep: record.msPerStep });
+  if (record.step === 1 || record.step === record.steps) {
+    post({
+      type: 'memory',
+      runId: run.runId,
+      memory: {
+        stateBytes: run.trainer.stateBytes(),
+        params: run.trainer.model.paramCount(),
+        counterLanes: exactLanesForBackend(tf.getBackend()),
+      },
+    });
+  }
+  const every = run.evalSpec.every;
+  if (every > 0 && record.step % every === 0 && record.step < record.steps) {
+    post({ type: 'status', text: `step ${record.step}: testing…` });
+    const result = await run.trainer.evaluate({ signal });
+    post({ type: 'eval', runId: run.runId, step: record.step, ...result, images: result.count });
+  }
+  await yieldToEvents();
+}
+
+/** Runs the queue until it is empty or a stop request arrives. */
+async function drive(): Promise<void> {
+  if (driving) return;
+  driving = true;
+  const ctl = new AbortController();
+  controller = ctl;
+  try {
+    for (;;) {
+      if (active == null) {
+        const item = queue.shift();
+        if (item == null) break;
+        active = await begin(item);
+      }
+      const run = active;
+      let result: Awaited<ReturnType<typeof runTrainer>>;
+      try {
+        result = await runTrainer(run.trainer, {
+          signal: ctl.signal,
+          onStep: (record) => onStep(run, record, ctl.signal),
+        });
+      } catch (error) {
+        if (ctl.signal.aborted) result = { stopped: true } as typeof result;
+        else throw error;
+      }
+      if (result.stopped) {
+        post({ type: 'stopped', runId: run.runId, step: run.trainer.step });
+        return;
+      }
+      post({
+        type: 'eval',
+        runId: run.runId,
+        step: run.trainer.step,
+        accuracy: result.testAccuracy,
+        loss: result.testLoss,
+        images: result.testCount,
+      });
+      post({ type: 'run-done', runId: run.runId, result });
+      results.push(result);
+      post({ type: 'results', tables: resultsTables() });
+      finished?.dispose();
+      finished = run.trainer;
+      active = undefined;
+    }
+    post({ type: 'done' });
+  } catch (error) {
+    post({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+  } finally {
+    driving = false;
+    if (controller === ctl) controller = undefined;
+  }
+}
+
+function predict(pixels: Uint8Array): void {
+  const trainer = finished ?? active?.trainer;
+  if (trainer == null) {
+    post({ type: 'error', message: 'Train a model first: the prediction uses the last trained model.' });
+    return;
+  }
+  const split: ImageSplit = {
+    name: 'drawn',
+    count: 1,
+    rows: 28,
+    cols: 28,
+    images: pixels,
+    labels: new Uint8Array(1),
+  };
+  const { xs, ys } = makeBatch(split, Int32Array.of(0));
+  const probabilities = tf.tidy(() => tf.softmax(trainer.model.forward(xs, { training: false })));
+  tf.dispose([xs, ys]);
+  const values = Array.from(probabilities.dataSync());
+  probabilities.dispose();
+  post({ type: 'prediction', probabilities: values });
+}
+
+async function sample(index: number): Promise<void> {
+  const { test } = await mnist!;
+  const i = ((index % test.count) + test.count) % test.count;
+  const size = test.rows * test.cols;
+  const pixels = test.images.slice(i * size, (i + 1) * size);
+  post({ type: 'sample', index: i, label: test.labels[i]!, pixels }, [pixels.buffer]);
+}
+
+async function handle(message: ToWorker): Promise<void> {
+  switch (message.type) {
+    case 'init':
+      return init(message.backend, message.mnistUrl);
+    case 'start':
+      if (driving) throw new Error('a run is in progress: stop it first');
+      // A stopped run that is not resumed is dropped, with whatever was still queued behind it.
+      active?.trainer.dispose();
+      active = undefined;
+      queue.length = 0;
+      for (const spec of message.runs) queue.push({ runId: nextRunId++, spec, evalSpec: message.eval });
+      return drive();
+    case 'stop':
+      controller?.abort();
+      return;
+    case 'resume':
+      return drive();
+    case 'predict':
+      return predict(message.pixels);
+    case 'sample':
+      return sample(message.index);
+  }
+}
+
+self.onmessage = (event: MessageEvent<ToWorker>) => {
+  handle(event.data).catch((error: unknown) =>
+    post({ type: 'error', message: error instanceof Error ? error.message : String(error) }),
+  );
+};
