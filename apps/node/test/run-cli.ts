@@ -1,0 +1,42 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+export function checkBuilt(): void {
+  if (!existsSync(cli)) throw new Error('build the CLI first (pnpm --filter @gradsign/cli build)');
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node dist/cli.js ...args` with plain node (stdio piped, so not a TTY). */
+export function runCli(
+  args: string[],
+  options: { onStderr?: (text: string, child: ChildProcess) => void; timeoutMs?: number } = {},
+) {
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Never leave a child behind when a test fails or hangs.
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 90_000);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+    options.onStderr?.(stderr, child);
+  });
+  return new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
