@@ -40,6 +40,23 @@ export interface TrainerOptions {
   readonly data: TrainerData;
 }
 
+/** Resolves on the next turn of the event loop (setImmediate in Node, a MessageChannel message elsewhere). */
+function yieldToEventLoop(): Promise<void> {
+  const g = globalThis as { setImmediate?: (fn: () => void) => unknown };
+  if (typeof g.setImmediate === 'function') return new Promise((resolve) => g.setImmediate!(resolve));
+  if (typeof MessageChannel === 'function') {
+    return new Promise((resolve) => {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => {
+        channel.port1.close();
+        resolve();
+      };
+      channel.port2.postMessage(null);
+    });
+  }
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 /** The prefix that stands for the model's variable prefix in checkpointed optimizer weight names. */
 const MODEL_REF = '@model/';
 
@@ -197,7 +214,12 @@ export class Trainer {
     options: { readonly until?: number; readonly signal?: AbortSignal } = {},
   ): AsyncGenerator<StepRecord> {
     const until = Math.min(options.until ?? this.config.steps, this.config.steps);
-    while (this.stepsDone < until && !options.signal?.aborted) yield await this.trainStep();
+    while (this.stepsDone < until && !options.signal?.aborted) {
+      yield await this.trainStep();
+      // Let timers, signals and messages (a stop button, Ctrl-C) run between steps: on synchronous backends all
+      // of a step's promises resolve as microtasks, which would otherwise starve the event loop.
+      await yieldToEventLoop();
+    }
   }
 
   /** Evaluates in eval mode on `split` (default: the test split). */

@@ -80,8 +80,45 @@ describe('train', () => {
       }
       expect(trainer.step).toBe(10);
       expect(trainer.done).toBe(true);
+    } finally {
+      trainer.dispose();
+    }
+  });
+
+  test('timers and signals run between steps (the event loop is not starved)', async () => {
+    const data = await smallMnist();
+    const trainer = Trainer.create({
+      config: { model: 'mlp', optimizer: 'sgd', steps: 1_000_000, batchSize: 8 },
+      data,
+    });
+    try {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 100);
+      for await (const _ of trainer.run({ signal: controller.signal })) {
+        // a timer must fire even though every step's promises resolve immediately on cpu
+      }
+      expect(trainer.step).toBeGreaterThan(0);
+      expect(trainer.step).toBeLessThan(1_000_000);
+    } finally {
+      trainer.dispose();
+    }
+  });
+
+  test('evaluate() works at any step and covers the whole test split in order', async () => {
+    const data = await smallMnist();
+    const trainer = Trainer.create({
+      config: { model: 'mlp', optimizer: 'sgd', steps: 2, batchSize: 8 },
+      data,
+    });
+    try {
       const evaluation = await trainer.evaluate({ batchSize: 300 });
       expect(evaluation.count).toBe(1000);
+      expect(evaluation.accuracy).toBe(evaluation.correct / 1000);
+      // Untrained: near chance. The batch size changes nothing but speed.
+      expect(evaluation.accuracy).toBeLessThan(0.3);
+      const again = await trainer.evaluate({ batchSize: 1000 });
+      expect(again.correct).toBe(evaluation.correct);
+      expect(again.loss).toBeCloseTo(evaluation.loss, 5);
     } finally {
       trainer.dispose();
     }
