@@ -1,4 +1,4 @@
-// State bytes (tf.memory()) and step time of Lion with float32 and with block-wise int8 momentum, and of Adam,
+// State bytes (tf.memory()) and step time of Lion with float32, bf16 and block-wise int8 momentum, and of Adam,
 // side by side in one process, on cpu and wasm. State bytes for one 1,000,003-element tensor and for the reference
 // CNN's shapes (REFERENCE.md).
 //
@@ -16,6 +16,7 @@ const size = 1_000_000;
 const contenders = {
   adam: () => new Adam(),
   'lion (float32)': () => new Lion({ stateFormat: 'float32' }),
+  'lion (bf16)': () => new Lion({ stateFormat: 'bf16' }),
   'lion (int8-blockwise)': () => new Lion(),
 };
 

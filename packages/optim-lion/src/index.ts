@@ -2,6 +2,16 @@ import { registerOptimizer } from '@gradsign/optim-core';
 import { Lion } from './lion.js';
 
 export {
+  type Bf16Lanes,
+  type Bf16Options,
+  bf16,
+  bf16LanesForBackend,
+  fromBf16Bits,
+  packBf16,
+  toBf16Bits,
+  unpackBf16,
+} from './bf16.js';
+export {
   dequantizeInt8Blockwise,
   INT8_LEVELS,
   type Int8BlockwiseOptions,
@@ -19,7 +29,8 @@ export {
 
 registerOptimizer({
   name: 'lion',
-  description: 'Lion (sign of an interpolated momentum), int8 block-wise momentum: about 1.02 bytes/param',
+  description:
+    'Lion (sign of an interpolated momentum); momentum in int8 block-wise (1.02 bytes/param), bf16 or float32',
   defaults: { learningRate: 1e-4 },
   source: '@gradsign/optim-lion',
   create: (config) => new Lion(config),

@@ -9,6 +9,7 @@ import {
   type UpdateResult,
 } from '@gradsign/optim-core';
 import * as tf from '@tensorflow/tfjs-core';
+import { bf16 } from './bf16.js';
 import { int8Blockwise } from './int8-blockwise.js';
 
 export interface LionHyperparameters {
@@ -34,16 +35,16 @@ export function lionRule(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, h: Lio
 }
 
 /** How Lion stores its momentum. */
-export type LionStateFormat = 'float32' | 'int8-blockwise';
+export type LionStateFormat = 'float32' | 'bf16' | 'int8-blockwise';
 
 export interface LionConfig {
   learningRate?: number;
   beta1?: number;
   beta2?: number;
   weightDecay?: number;
-  /** 'int8-blockwise' (default): about 1.016 bytes per parameter; 'float32': 4. */
+  /** 'int8-blockwise' (default): about 1.016 bytes per parameter; 'bf16': 2; 'float32': 4. */
   stateFormat?: LionStateFormat;
-  /** With 'int8-blockwise', tensors with fewer elements keep float32 momentum (default 4096). */
+  /** With 'int8-blockwise' or 'bf16', tensors with fewer elements keep float32 momentum (default 4096). */
   minQuantizedSize?: number;
 }
 
@@ -75,16 +76,21 @@ const count: Check = (value, key, where) => {
     fail('invalid-config', `${where}: ${key} must be an integer >= 0, got ${show(value)}`);
 };
 const stateFormat: Check = (value, key, where) => {
-  if (value !== 'float32' && value !== 'int8-blockwise')
-    fail('invalid-config', `${where}: ${key} must be 'float32' or 'int8-blockwise', got ${show(value)}`);
+  if (value !== 'float32' && value !== 'bf16' && value !== 'int8-blockwise')
+    fail(
+      'invalid-config',
+      `${where}: ${key} must be 'float32', 'bf16' or 'int8-blockwise', got ${show(value)}`,
+    );
 };
 
 /** The slot format for a `stateFormat` choice. */
 export function lionStateFormat(format: LionStateFormat, minQuantizedSize = 4096): SlotFormat {
-  return format === 'float32' ? float32 : int8Blockwise({ blockSize: 256, minSize: minQuantizedSize });
+  if (format === 'float32') return float32;
+  if (format === 'bf16') return bf16({ minSize: minQuantizedSize });
+  return int8Blockwise({ blockSize: 256, minSize: minQuantizedSize });
 }
 
-/** Lion: a sign update of an interpolated momentum; one state slot, `m`, in float32 or block-wise int8. */
+/** Lion: a sign update of an interpolated momentum; one state slot, `m`, in float32, bf16 or block-wise int8. */
 export class Lion extends StatefulOptimizer {
   static readonly className: string = 'Lion';
   readonly config: Required<LionConfig>;

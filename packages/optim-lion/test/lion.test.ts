@@ -42,7 +42,7 @@ const int8Golden = [
     'int8-blockwise, wd 0.01',
     (h) => new Lion({ learningRate: h.lr, weightDecay: h.wd, minQuantizedSize: 0 }),
     { lr: 1e-3, beta1: 0.9, beta2: 0.99, wd: 0.01 },
-    { size: 1000, steps: 20, seed: 3, quantize: true },
+    { size: 1000, steps: 20, seed: 3, quantize: 'int8' },
   ),
 ];
 
@@ -64,6 +64,25 @@ describeOptimizer({
   quadratic: { steps: 400, maxRatio: 0.01 },
   rosenbrock: { steps: 2000, maxLoss: 0.05 },
   maxStateBytes: int8Bytes,
+  stateSizes: [1, 67, 4096, 66954],
+});
+
+describeOptimizer({
+  name: 'Lion (bf16 momentum, every tensor quantized)',
+  create: (overrides) =>
+    new Lion({ learningRate: 0.01, stateFormat: 'bf16', minQuantizedSize: 0, ...overrides }),
+  slots: ['m'],
+  golden: [
+    lionGolden(
+      'bf16, wd 0.01',
+      (h) => new Lion({ learningRate: h.lr, weightDecay: h.wd, stateFormat: 'bf16', minQuantizedSize: 0 }),
+      { lr: 1e-3, beta1: 0.9, beta2: 0.99, wd: 0.01 },
+      { size: 1001, steps: 20, seed: 4, quantize: 'bf16' },
+    ),
+  ],
+  quadratic: { steps: 400, maxRatio: 0.01 },
+  rosenbrock: { steps: 2000, maxLoss: 0.05 },
+  maxStateBytes: (n) => 4 * Math.ceil(n / 2),
   stateSizes: [1, 67, 4096, 66954],
 });
 
@@ -137,12 +156,13 @@ describe('Lion', () => {
     expect(out.p).toEqual([f(f(0.95) - f(0.1)), f(f(0.95) + f(0.1)), f(0.95), f(f(0.95) + f(0.1))]);
   });
 
-  it('stores 4 bytes per parameter in float32 and 1.016 in int8-blockwise (1000×1000, tf.memory())', () => {
+  it('stores 4 bytes per parameter in float32, 2 in bf16 and 1.016 in int8-blockwise (1000×1000, tf.memory())', () => {
     const n = 1_000_000;
     const x = tf.variable(tf.zeros([1000, 1000]));
     for (const [opt, bytes] of [
       [new Lion({ stateFormat: 'float32' }), 4 * n],
       [new Lion({ stateFormat: 'int8-blockwise' }), int8Bytes(n)],
+      [new Lion({ stateFormat: 'bf16' }), 2 * n],
     ] as const) {
       const before = tf.memory().numBytes;
       opt.allocateState([x]);
@@ -154,32 +174,37 @@ describe('Lion', () => {
     x.dispose();
   });
 
-  it('with int8 momentum takes the same update sign as float32 Lion for nearly every element', async () => {
-    // Both run freely from the same start on the same gradients, so the int8 momentum's quantization error
-    // accumulates; each step's update (±lr, or 0) is compared element by element.
-    const n = 65_536;
-    const float = new Lion({ learningRate: 1e-3, stateFormat: 'float32' });
-    const int8 = new Lion({ learningRate: 1e-3 });
-    const a = tf.variable(tf.zeros([n]));
-    const b = tf.variable(tf.zeros([n]));
-    let [pa, pb] = [await a.data(), await b.data()];
-    let disagree = 0;
-    for (let step = 0; step < 20; step++) {
-      const g = tf.tensor1d(randn(step + 1, n, 0.01).map((v, i) => v + 0.003 * Math.sin(i)));
-      float.applyGradients({ [a.name]: g });
-      int8.applyGradients({ [b.name]: g });
-      g.dispose();
-      const [na, nb] = [await a.data(), await b.data()];
-      for (let i = 0; i < n; i++) if (Math.sign(na[i]! - pa[i]!) !== Math.sign(nb[i]! - pb[i]!)) disagree++;
-      [pa, pb] = [na, nb];
-    }
-    // measured: 0.13 % of the element-steps; a sign flips only where |c| is within the quantization error
-    expect(disagree / (20 * n)).toBeLessThan(0.005);
-    expect(disagree).toBeGreaterThan(0); // the comparison is live: int8 is not float32
-    tf.dispose([a, b]);
-    float.dispose();
-    int8.dispose();
-  });
+  for (const [stateFormat, measured, allowed] of [
+    ['int8-blockwise', '0.13 %', 0.005],
+    ['bf16', '0.024 %', 0.001],
+  ] as const) {
+    it(`with ${stateFormat} momentum takes the same update sign as float32 Lion for nearly every element`, async () => {
+      // Both run freely from the same start on the same gradients, so the quantization error of the momentum
+      // accumulates; each step's update (±lr, or 0) is compared element by element.
+      const n = 65_536;
+      const float = new Lion({ learningRate: 1e-3, stateFormat: 'float32' });
+      const low = new Lion({ learningRate: 1e-3, stateFormat });
+      const a = tf.variable(tf.zeros([n]));
+      const b = tf.variable(tf.zeros([n]));
+      let [pa, pb] = [await a.data(), await b.data()];
+      let disagree = 0;
+      for (let step = 0; step < 20; step++) {
+        const g = tf.tensor1d(randn(step + 1, n, 0.01).map((v, i) => v + 0.003 * Math.sin(i)));
+        float.applyGradients({ [a.name]: g });
+        low.applyGradients({ [b.name]: g });
+        g.dispose();
+        const [na, nb] = [await a.data(), await b.data()];
+        for (let i = 0; i < n; i++) if (Math.sign(na[i]! - pa[i]!) !== Math.sign(nb[i]! - pb[i]!)) disagree++;
+        [pa, pb] = [na, nb];
+      }
+      // measured: ${measured} of the element-steps; a sign flips only where |c| is within the quantization error
+      expect(disagree / (20 * n), measured).toBeLessThan(allowed);
+      expect(disagree).toBeGreaterThan(0); // the comparison is live: the stored momentum is not float32
+      tf.dispose([a, b]);
+      float.dispose();
+      low.dispose();
+    });
+  }
 
   it('registers lion on import with its defaults, and serializes its config', () => {
     expect(getOptimizerEntry('lion')?.source).toBe('@gradsign/optim-lion');
@@ -203,7 +228,7 @@ describe('Lion', () => {
       { beta1: 1 },
       { beta2: -0.1 },
       { weightDecay: -1 },
-      { stateFormat: 'bf16' },
+      { stateFormat: 'fp8' },
       { minQuantizedSize: 0.5 },
       { lr: 0.1 },
     ]) {

@@ -47,6 +47,22 @@ export function int8BlockwiseRef(values: Float32Array, blockSize = 256) {
   return { q, absmax, decoded };
 }
 
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** float32 → bf16 with the bits themselves: round to nearest even on the top 16 bits (finite x; -0 → +0). */
+export function bf16BitsRef(x: number): number {
+  if (x === 0) return 0;
+  f32[0] = x;
+  const b = u32[0]!;
+  return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+export function fromBf16BitsRef(bits: number): number {
+  u32[0] = bits << 16;
+  return f32[0]!;
+}
+
 /** Seeded standard normal samples (Box–Muller over mulberry32). */
 export function randn(seed: number, n: number, scale = 1): Float32Array {
   const next = mulberry32(seed);
@@ -64,13 +80,13 @@ export function randn(seed: number, n: number, scale = 1): Float32Array {
 /**
  * A golden run computed by the plain-JS reference: `steps` steps from a random parameter with random gradients
  * (one per step), recording the parameter and the momentum after each. With `quantize`, the recorded momentum is
- * the block-wise int8 value the optimizer stores.
+ * the block-wise int8 or bf16 value the optimizer stores.
  */
 export function lionGolden(
   name: string,
   create: (h: LionRefConfig) => TestableOptimizer,
   h: LionRefConfig,
-  options: { size: number; steps: number; seed: number; quantize?: boolean },
+  options: { size: number; steps: number; seed: number; quantize?: 'int8' | 'bf16' },
 ): GoldenRun {
   const param0 = randn(options.seed, options.size, 0.5);
   const grads = Array.from({ length: options.steps }, (_, k) =>
@@ -81,7 +97,12 @@ export function lionGolden(
   const steps = grads.map((g) => {
     const next = lionStepRef(p, g, m, h);
     p = next.param;
-    m = options.quantize ? int8BlockwiseRef(next.m).decoded : next.m;
+    m =
+      options.quantize === 'int8'
+        ? int8BlockwiseRef(next.m).decoded
+        : options.quantize === 'bf16'
+          ? next.m.map((v) => fromBf16BitsRef(bf16BitsRef(v)))
+          : next.m;
     return { param: Array.from(p), state: { m: Array.from(m) } };
   });
   return {
