@@ -212,6 +212,11 @@ export function bf16(
           });
         if (lo! < 0 || hi! > 65535)
           fail('state-range', `bf16 state: bits must lie in [0, 65535], got [${lo}, ${hi}]`);
+        // exponent field 255 is infinity or NaN
+        const special = tf.tidy(() => tf.any(tf.greaterEqual(tf.mod(bits, int(32768)), int(0x7f80))));
+        const nonFinite = special.dataSync()[0] === 1;
+        special.dispose();
+        if (nonFinite) fail('state-range', 'bf16 state: bits hold an infinity or NaN');
       }
       return new Bf16Storage(shape, bits, lanes());
     },

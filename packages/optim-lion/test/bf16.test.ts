@@ -73,7 +73,7 @@ for (const backend of NODE_BACKENDS) {
       loaded.dispose();
     });
 
-    it('rejects patterns outside [0, 65535] and non-finite values', () => {
+    it('rejects patterns outside [0, 65535], infinities, NaN and non-finite values', () => {
       const format = bf16({ minSize: 0 });
       const code = (fn: () => unknown) => {
         try {
@@ -86,6 +86,14 @@ for (const backend of NODE_BACKENDS) {
       const bad = tf.tensor1d([0, 65536], 'int32');
       const nan = tf.tensor1d([1, Number.NaN]);
       expect(code(() => format.load([2], [bad]))).toBe('state-range');
+      for (const pattern of [0x7f80, 0xff80, 0x7fc0]) {
+        const special = tf.tensor1d([0, pattern], 'int32');
+        expect(
+          code(() => format.load([2], [special])),
+          pattern.toString(16),
+        ).toBe('state-range');
+        special.dispose();
+      }
       expect(code(() => format.validate(nan, 'x'))).toBe('state-range');
       tf.dispose([bad, nan]);
     });
