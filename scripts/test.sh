@@ -11,3 +11,7 @@ printf '\033[1m[test]\033[0m typecheck\n'
 pnpm typecheck --output-logs=errors-only
 printf '\033[1m[test]\033[0m tests\n'
 pnpm test
+printf '\033[1m[test]\033[0m the optimizer generator\n'
+bash scripts/check-generator.sh
+printf '\033[1m[test]\033[0m packed packages installed outside the workspace\n'
+bash scripts/check-consumers.sh
