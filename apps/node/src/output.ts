@@ -94,7 +94,6 @@ export async function lossChartSvg(
   runs: readonly RunOutput[],
   options: { colorBy: 'series' | 'optimizer'; label: (run: RunOutput) => string },
 ): Promise<string> {
-  const raw = runs.flatMap((run) => points(run, options.label(run), false));
   const smoothed = runs.flatMap((run) => points(run, options.label(run), true));
   const color = {
     field: options.colorBy,
@@ -102,27 +101,34 @@ export async function lossChartSvg(
     title: options.colorBy === 'series' ? 'run' : 'optimizer',
   };
   const x = { field: 'step', type: 'quantitative' as const, title: 'step' };
+  // The y range follows the smoothed curves; single batches far below them are clipped rather than stretching
+  // the axis over decades.
+  const smoothedLosses = smoothed.map((p) => p.loss);
+  const domain = [Math.min(...smoothedLosses) / 4, Math.max(...smoothedLosses) * 1.5] as const;
+  const raw = runs
+    .flatMap((run) => points(run, options.label(run), false))
+    .map((p) => ({ ...p, loss: Math.min(Math.max(p.loss, domain[0]), domain[1]) }));
   const y = {
     field: 'loss',
     type: 'quantitative' as const,
-    title: 'training loss (batch)',
-    scale: { type: 'log' as const },
+    title: 'training loss',
+    scale: { type: 'log' as const, domain: [...domain], nice: false },
   };
   const spec: vegaLite.TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title,
+    title: { text: title, subtitle: 'faint: the loss of each batch; line: moving average; log scale' },
     width: 640,
     height: 360,
     background: 'white',
     layer: [
       {
         data: { values: raw },
-        mark: { type: 'line', strokeWidth: 1, opacity: 0.2 },
+        mark: { type: 'line', strokeWidth: 1, opacity: 0.2, clip: true },
         encoding: { x, y, color, detail: { field: 'series', type: 'nominal' } },
       },
       {
         data: { values: smoothed },
-        mark: { type: 'line', strokeWidth: 2 },
+        mark: { type: 'line', strokeWidth: 2, clip: true },
         encoding: { x, y, color, detail: { field: 'series', type: 'nominal' } },
       },
     ],
