@@ -7,6 +7,7 @@ import type {
   MemoryInfo,
   OptimizerInfo,
   ResultsTable,
+  RunSnapshot,
   RunSpec,
   ToWorker,
 } from './protocol';
@@ -58,27 +59,6 @@ const color = (optimizer: string) => {
 };
 const DASHES = [undefined, [6, 3], [2, 3], [8, 3, 2, 3]];
 
-const percent = (v: number) => `${(v * 100).toFixed(1)} %`;
-const smoothInput = $<HTMLInputElement>('smooth');
-const lossChart = new RunChart($('loss-chart'), {
-  title: 'Training loss per step',
-  yLabel: 'loss',
-  log: true,
-  smoothing: () => (smoothInput.checked ? 0.9 : 0),
-  format: (v) => (v >= 1 ? v.toFixed(2) : v.toPrecision(2)),
-});
-const accuracyChart = new RunChart($('accuracy-chart'), {
-  title: 'Test accuracy',
-  yLabel: 'accuracy',
-  points: true,
-  format: (v) => `${(v * 100).toFixed(v >= 0.995 ? 2 : 1)}%`,
-});
-smoothInput.addEventListener('change', () => lossChart.refresh());
-$('clear-charts').addEventListener('click', () => {
-  lossChart.clear();
-  accuracyChart.clear();
-});
-
 interface RunView {
   runId: number;
   spec: RunSpec;
@@ -93,6 +73,31 @@ interface RunView {
 }
 
 const runs = new Map<number, RunView>();
+
+const percent = (v: number) => `${(v * 100).toFixed(1)} %`;
+const smoothInput = $<HTMLInputElement>('smooth');
+const lossChart = new RunChart($('loss-chart'), {
+  title: 'Training loss per step',
+  yLabel: 'loss',
+  log: true,
+  smoothing: () => (smoothInput.checked ? 0.9 : 0),
+  format: (v) => (v >= 1 ? v.toFixed(2) : v.toPrecision(2)),
+});
+const accuracyChart = new RunChart($('accuracy-chart'), {
+  title: 'Test accuracy',
+  yLabel: 'accuracy',
+  points: true,
+  xSpan: () => Math.max(0, ...[...runs.values()].map((r) => r.spec.steps)),
+  // From a tenth below the lowest value (at least 0) up to 100 %.
+  yRange: (min) => [Math.max(0, Math.floor((min - 0.05) * 10) / 10), 1],
+  format: (v) => `${(v * 100).toFixed(v >= 0.995 ? 2 : 1)}%`,
+});
+smoothInput.addEventListener('change', () => lossChart.refresh());
+$('clear-charts').addEventListener('click', () => {
+  lossChart.clear();
+  accuracyChart.clear();
+});
+
 let worker: Worker | undefined;
 let backendInfo: BackendInfo | undefined;
 let optimizers: OptimizerInfo[] = [];
@@ -421,7 +426,7 @@ function renderResults(tables: ResultsTable[]): void {
       const table = document.createElement('table');
       table.createCaption().textContent = protocol;
       const head = table.createTHead().insertRow();
-      for (const h of ['Optimizer', 'Best LR', 'Accuracy (mean ± sd)', 'Seeds', 'State B/param']) {
+      for (const h of ['Optimizer', 'Best LR', 'Accuracy (mean ± sd)', 'Seeds', 'B/param']) {
         const th = document.createElement('th');
         th.scope = 'col';
         th.textContent = h;
@@ -495,7 +500,7 @@ function renderPrediction(probabilities: number[]): void {
 Object.defineProperty(window, 'gradsign', {
   value: Object.freeze({
     backend: () => backendInfo,
-    runs: () =>
+    runs: (): RunSnapshot[] =>
       [...runs.values()].map((r) => ({
         runId: r.runId,
         spec: r.spec,

@@ -102,3 +102,15 @@ export type FromWorker =
   | { type: 'prediction'; probabilities: number[] }
   | { type: 'sample'; index: number; label: number; pixels: Uint8Array }
   | { type: 'error'; message: string };
+
+/** What the page's read-only `window.gradsign.runs()` returns per run (a stable hook for tests). */
+export interface RunSnapshot {
+  runId: number;
+  spec: RunSpec;
+  backend: string;
+  params: number;
+  losses: number[];
+  evals: { step: number; accuracy: number; loss: number; images: number }[];
+  memory: MemoryInfo | undefined;
+  result: TrainResult | undefined;
+}

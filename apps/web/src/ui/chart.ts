@@ -20,6 +20,10 @@ export interface ChartOptions {
   log?: boolean;
   /** Draw the points (sparse series such as periodic test accuracy). */
   points?: boolean;
+  /** The y range for data between min and max (default: uPlot's automatic range). */
+  yRange?: (min: number, max: number) => [number, number];
+  /** Span the x axis from step 0 to this (sparse series: one point then sits where it belongs in the run). */
+  xSpan?: () => number;
   /** Exponential smoothing weight applied for display (0: raw). */
   smoothing?: () => number;
   format: (v: number) => string;
@@ -46,9 +50,28 @@ export class RunChart {
         height: this.height(),
         legend: { show: true, live: true },
         cursor: { drag: { x: true, y: false } },
-        scales: { x: { time: false }, y: options.log ? { distr: 3, log: 10 } : {} },
+        scales: {
+          x: {
+            time: false,
+            ...(options.xSpan ? { range: (_u, _min, max) => [0, Math.max(1, max, options.xSpan!())] } : {}),
+          },
+          y: options.log
+            ? { distr: 3, log: 10 }
+            : options.yRange
+              ? { range: (_u, min, max) => options.yRange!(min, max) }
+              : {},
+        },
         axes: [
-          { label: 'step', stroke: '#1f2937', grid: { stroke: '#e5e7eb' }, ticks: { stroke: '#9ca3af' } },
+          {
+            label: 'step',
+            stroke: '#1f2937',
+            grid: { stroke: '#e5e7eb' },
+            ticks: { stroke: '#9ca3af' },
+            // Whole steps only.
+            incrs: [
+              1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10_000, 20_000, 50_000,
+            ],
+          },
           {
             label: options.yLabel,
             stroke: '#1f2937',

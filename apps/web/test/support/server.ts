@@ -1,10 +1,13 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type PreviewServer, preview } from 'vite';
 
 export const appRoot = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Builds the app (vite build, assets included) into dist/. */
+/** Builds the app as its `build` script does (MNIST and golden files, then vite build) into dist/. */
 export async function buildApp(): Promise<void> {
+  execFileSync(process.execPath, [join(appRoot, 'scripts', 'prepare-assets.mjs')], { stdio: 'inherit' });
   await build({ root: appRoot, logLevel: 'warn' });
 }
 
