@@ -21,6 +21,19 @@ for (const backend of NODE_BACKENDS) {
         expect(out).toEqual(values);
         expect(words).toBe(256);
       }
+      // the 4-lane words themselves: byte k of word i is lane k's value in two's complement
+      const mixed = all.map((_, i) => ((i * 37 + (i >> 8) * 91) % 256) - 128);
+      const words = tf.tidy(() => Array.from(packInt8(tf.tensor1d(mixed, 'int32'), 4).dataSync()));
+      expect(words).toEqual(
+        Array.from(
+          { length: 256 },
+          (_, i) =>
+            (mixed[i]! & 255) |
+            ((mixed[256 + i]! & 255) << 8) |
+            ((mixed[512 + i]! & 255) << 16) |
+            (mixed[768 + i]! << 24),
+        ),
+      );
     });
 
     it('round-trips random values of any shape and size (property)', async () => {

@@ -35,7 +35,9 @@ export function packInt8(values: tf.Tensor, lanes: Int8Lanes): tf.Tensor1D {
     const full = padded > size ? tf.concat([flat, tf.zeros([padded - size], 'int32')]) : flat;
     const lane = tf.split(full, lanes);
     if (lanes === 4) {
-      const byte = (t: tf.Tensor) => tf.mod(t, int(256));
+      // The low byte of a two's-complement int32 is exactly its value mod 256 (bitwiseAnd does not broadcast).
+      const mask255 = tf.fill([words], 255, 'int32');
+      const byte = (t: tf.Tensor) => tf.bitwiseAnd(t, mask255);
       return tf.addN([
         byte(lane[0]!),
         tf.mul(byte(lane[1]!), int(256)),
