@@ -37,4 +37,13 @@ export {
   unpackInt8,
 } from './state/packed-int8.js';
 export { type NamedTensor, type StateEntry, StatefulOptimizer } from './stateful-optimizer.js';
-export { checkConfig } from './validate.js';
+export {
+  boolean,
+  type Check,
+  checkConfig,
+  integer,
+  nonNegativeFinite,
+  oneOf,
+  positiveFinite,
+  unitInterval,
+} from './validate.js';

@@ -1,6 +1,10 @@
 import { fail } from './errors.js';
 
-type Check = (value: unknown, key: string, where: string) => void;
+/**
+ * Checks one config value and throws an `OptimizerError` with code 'invalid-config' if it is not valid. `key` is
+ * the option's name and `where` the optimizer's, for the message. Compose checks for a stricter one.
+ */
+export type Check = (value: unknown, key: string, where: string) => void;
 
 const describe = (value: unknown) => (typeof value === 'string' ? `'${value}'` : String(value));
 
