@@ -101,7 +101,7 @@ export class Adam extends StatefulOptimizer {
 
 /** AdamW: Adam with decoupled weight decay, PyTorch's default weightDecay 0.01. */
 export class AdamW extends Adam {
-  static override readonly className = 'AdamW';
+  static override readonly className: string = 'AdamW';
 
   constructor(config: AdamConfig = {}, formats?: AdamStateFormats) {
     super({ weightDecay: 0.01, ...config }, formats);
