@@ -50,8 +50,11 @@ const readout = {
   stateNote: $('state-note'),
 };
 
-/** Okabe–Ito colours (distinguishable with colour-blindness), all with at least 3:1 contrast on white. */
-const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#8A6D00', '#56B4E9', '#000000', '#E69F00'];
+/**
+ * Okabe–Ito hues (told apart with colour-blindness), darkened where needed so that every line has at least 3:1
+ * contrast against the white chart background.
+ */
+const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#B4579A', '#8A6D00', '#5B3C88', '#000000'];
 const colorOf = new Map<string, string>();
 const color = (optimizer: string) => {
   if (!colorOf.has(optimizer)) colorOf.set(optimizer, PALETTE[colorOf.size % PALETTE.length]!);
@@ -105,7 +108,6 @@ let referenceLearningRates: Record<string, number> = {};
 const displayName = (name: string) => optimizers.find((o) => o.name === name)?.label ?? name;
 let phase: 'starting' | 'loading' | 'ready' | 'running' | 'stopped' = 'starting';
 let current: RunView | undefined;
-let trainedModel = false;
 
 function setStatus(text: string, detail = ''): void {
   statusEl.textContent = text;
@@ -127,15 +129,14 @@ function updateButtons(): void {
   buttons.sample.disabled = phase === 'starting' || phase === 'loading';
 }
 
-function send(message: ToWorker, transfer: Transferable[] = []): void {
-  worker?.postMessage(message, transfer);
+function send(message: ToWorker): void {
+  worker?.postMessage(message);
 }
 
 /** A new worker per backend choice: a backend is picked once per worker, and its memory goes with it. */
 function startWorker(choice: BackendChoice): void {
   worker?.terminate();
   phase = 'starting';
-  trainedModel = false;
   current = undefined;
   updateButtons();
   setStatus('starting', `Starting the ${choice === 'auto' ? 'best available' : choice} backend…`);
@@ -381,7 +382,6 @@ function onMessage(message: FromWorker): void {
     }
     case 'run-done':
       runs.get(message.runId)!.result = message.result;
-      trainedModel = true;
       break;
     case 'results':
       renderResults(message.tables);
@@ -410,11 +410,12 @@ function onMessage(message: FromWorker): void {
       break;
     case 'error':
       showError(message.message);
+      // The worker keeps a run that failed: Resume retries it, Start begins anew.
       if (phase === 'running') {
-        phase = current ? 'stopped' : 'ready';
+        phase = 'stopped';
         updateButtons();
-        setStatus('error');
       }
+      if (phase !== 'ready') setStatus('error');
       break;
   }
 }
@@ -472,7 +473,7 @@ buttons.sample.addEventListener('click', () =>
 );
 
 function predict(pixels: Uint8Array): void {
-  if (!trainedModel && current == null) {
+  if (current == null) {
     $('prediction').textContent = 'train a model first';
     return;
   }

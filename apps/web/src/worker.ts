@@ -35,14 +35,17 @@ const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0
 let mnist: Promise<Mnist> | undefined;
 let nextRunId = 1;
 
-interface ActiveRun {
+interface QueuedRun {
   runId: number;
   spec: RunSpec;
-  trainer: Trainer;
   evalSpec: EvalSpec;
 }
 
-const queue: { runId: number; spec: RunSpec; evalSpec: EvalSpec }[] = [];
+interface ActiveRun extends QueuedRun {
+  trainer: Trainer;
+}
+
+const queue: QueuedRun[] = [];
 let active: ActiveRun | undefined;
 /** The model predictions use: the last finished run's, or the active run's before any has finished. */
 let finished: Trainer | undefined;
@@ -93,10 +96,6 @@ function backendInfo(requested: BackendChoice, s: BackendSelection): BackendInfo
 }
 
 async function init(requested: BackendChoice, mnistUrl: string): Promise<void> {
-  post({
-    type: 'status',
-    text: `starting the ${requested === 'auto' ? 'best available' : requested} backend…`,
-  });
   const selection = await selectBackend(requested, { wasmPaths: wasmPaths(), onLog: () => {} });
   post({
     type: 'ready',
@@ -126,7 +125,7 @@ function evalSplit(test: ImageSplit, images: number): ImageSplit {
   return images >= test.count ? test : subset(test, Math.max(1, images));
 }
 
-async function begin(item: (typeof queue)[number]): Promise<ActiveRun> {
+async function begin(item: QueuedRun): Promise<ActiveRun> {
   const data = await mnist!;
   const trainer = Trainer.create({
     config: item.spec,
@@ -144,7 +143,7 @@ async function begin(item: (typeof queue)[number]): Promise<ActiveRun> {
 
 async function onStep(run: ActiveRun, record: StepRecord, signal: AbortSignal): Promise<void> {
   post({ type: 'step', runId: run.runId, step: record.step, loss: record.loss, msPerStep: record.msPerStep });
-  if (record.step === 1 || record.step === record.steps) {
+  if (record.step === 1) {
     post({
       type: 'memory',
       runId: run.runId,
@@ -158,8 +157,8 @@ async function onStep(run: ActiveRun, record: StepRecord, signal: AbortSignal): 
   const every = run.evalSpec.every;
   if (every > 0 && record.step % every === 0 && record.step < record.steps) {
     post({ type: 'status', text: `step ${record.step}: testing…` });
-    const result = await run.trainer.evaluate({ signal });
-    post({ type: 'eval', runId: run.runId, step: record.step, ...result, images: result.count });
+    const { accuracy, loss, count } = await run.trainer.evaluate({ signal });
+    post({ type: 'eval', runId: run.runId, step: record.step, accuracy, loss, images: count });
   }
   await yieldToEvents();
 }
@@ -178,17 +177,17 @@ async function drive(): Promise<void> {
         active = await begin(item);
       }
       const run = active;
-      let result: Awaited<ReturnType<typeof runTrainer>>;
+      let result: TrainResult | undefined;
       try {
         result = await runTrainer(run.trainer, {
           signal: ctl.signal,
           onStep: (record) => onStep(run, record, ctl.signal),
         });
       } catch (error) {
-        if (ctl.signal.aborted) result = { stopped: true } as typeof result;
-        else throw error;
+        // A stop during an evaluation aborts it; anything else is a real error.
+        if (!ctl.signal.aborted) throw error;
       }
-      if (result.stopped) {
+      if (result == null || result.stopped) {
         post({ type: 'stopped', runId: run.runId, step: run.trainer.step });
         return;
       }
