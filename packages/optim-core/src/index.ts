@@ -20,6 +20,18 @@ export {
 } from './registry.js';
 export { fillUniformInt, mulberry32 } from './rng.js';
 export type { SlotSpec, SlotValues, UpdateInput, UpdateResult } from './slots.js';
+export {
+  type BlockwiseCode,
+  type Blockwise8Format,
+  type Blockwise8Options,
+  Blockwise8Storage,
+  blockwise8,
+  dequantizeBlockwise,
+  type LookupCode,
+  linearCode,
+  lookupCode,
+  quantizeBlockwise,
+} from './state/blockwise8.js';
 export { float32 } from './state/float32.js';
 export {
   type PartSpec,
