@@ -6,8 +6,12 @@ export interface PartSpec {
   readonly suffix: string;
   readonly shape: readonly number[];
   readonly dtype: 'float32' | 'int32';
-  /** The narrowest type that holds every value exactly: what a compact file format may store. */
-  readonly storeAs: 'float32' | 'int32' | 'int8' | 'uint8';
+  /**
+   * The narrowest type that holds every value exactly: what a compact file format may store. Only a hint: the
+   * values are always those of `dtype`, and storing them as `dtype` is always exact. int8: [-128, 127]; uint8:
+   * [0, 255]; uint16: [0, 65535] (e.g. bf16 bit patterns).
+   */
+  readonly storeAs: 'float32' | 'int32' | 'int8' | 'uint8' | 'uint16';
 }
 
 /**
