@@ -94,7 +94,10 @@ function addCommon(cmd: Command): Command {
         .default('blog-cnn'),
     )
     .addOption(
-      new Option('--backend <name>', 'TensorFlow.js backend (auto: tensorflow, then wasm, then cpu)')
+      new Option(
+        '--backend <name>',
+        'TensorFlow.js backend (auto: tensorflow, then wasm, then cpu); a named one that cannot run here falls back, saying why',
+      )
         .choices(BACKENDS)
         .default('auto'),
     )
@@ -187,7 +190,8 @@ class Context {
   async backend(): Promise<string> {
     tf.env().set('PROD', true); // silences tfjs's "install tfjs-node" banner
     const preference = this.options.backend;
-    const selection = await selectBackend(preference === 'auto' ? 'auto' : [preference], {
+    // A named backend is tried first; if it cannot run here, selection falls back (auto order) and says why.
+    const selection = await selectBackend(preference, {
       onLog: (level, message) => {
         if (level === 'warn') this.io.stderr.write(`${message}\n`);
         else this.info(message);

@@ -22,6 +22,16 @@ function jsonLines(stdout: string): Record<string, unknown>[] {
 }
 
 describe('gradsign run', () => {
+  test('--backend tensorflow, which cannot load here, falls back, says why, and the run completes', async () => {
+    const r = await runCli(['run', ...tiny, '--steps', '5', '--backend', 'tensorflow', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/tensorflow/);
+    expect(r.stderr).toMatch(/tfjs-node/);
+    const [line] = jsonLines(r.stdout);
+    expect(['wasm', 'cpu']).toContain(line!.backend);
+    expect(line!.steps).toBe(5);
+  });
+
   test('--json prints one line with the run, and nothing else on stdout', async () => {
     const r = await runCli([
       'run',
