@@ -1,6 +1,13 @@
-import { Adam, type AdamConfig, type AdamStateFormats, fail } from '@gradsign/optim-core';
+import {
+  Adam,
+  type AdamConfig,
+  type AdamStateFormats,
+  AdamW,
+  blockwise8,
+  integer,
+  nonNegativeFinite,
+} from '@gradsign/optim-core';
 import * as tf from '@tensorflow/tfjs-core';
-import { blockwise8 } from './blockwise8.js';
 import { DYNAMIC_SIGNED, DYNAMIC_UNSIGNED } from './dynamic-map.js';
 
 /** bitsandbytes' 8-bit optimizers quantize in blocks of 256 elements. */
@@ -15,8 +22,9 @@ export interface Adam8bitConfig extends AdamConfig {
 }
 
 /**
- * Adam's slot formats in 8 bits: the first moment in the signed dynamic code, the second moment in the unsigned
- * one, both block-wise (256) with a float32 absmax per block. Pass them to optim-core's `Adam` or `AdamW`.
+ * Adam's slot formats in 8 bits: optim-core's `blockwise8` (blocks of 256, a float32 absmax per block) with the
+ * first moment in the signed dynamic code and the second moment in the unsigned one. Pass them to optim-core's
+ * `Adam` or `AdamW`.
  */
 export function adam8bitFormats(minQuantizedSize = MIN_QUANTIZED_SIZE): AdamStateFormats {
   return {
@@ -25,14 +33,11 @@ export function adam8bitFormats(minQuantizedSize = MIN_QUANTIZED_SIZE): AdamStat
   };
 }
 
+/** Separates `minQuantizedSize` (an integer >= 0) from Adam's own options. */
 function split(where: string, config: Adam8bitConfig): [AdamConfig, number] {
   const { minQuantizedSize = MIN_QUANTIZED_SIZE, ...adam } = config;
-  if (!Number.isSafeInteger(minQuantizedSize) || minQuantizedSize < 0) {
-    fail(
-      'invalid-config',
-      `${where}: minQuantizedSize must be an integer >= 0, got ${String(minQuantizedSize)}`,
-    );
-  }
+  integer(minQuantizedSize, 'minQuantizedSize', where);
+  nonNegativeFinite(minQuantizedSize, 'minQuantizedSize', where);
   return [adam, minQuantizedSize];
 }
 
@@ -55,16 +60,22 @@ export class Adam8bit extends Adam {
   }
 }
 
-/** 8-bit AdamW (decoupled weight decay: p *= 1 - lr·wd; default 0.01), as bitsandbytes' `AdamW8bit`. */
-export class AdamW8bit extends Adam8bit {
+/**
+ * 8-bit AdamW (decoupled weight decay: p *= 1 - lr·wd; default 0.01), as bitsandbytes' `AdamW8bit`: optim-core's
+ * AdamW, unchanged, with the formats of `Adam8bit`.
+ */
+export class AdamW8bit extends AdamW {
   static override readonly className: string = 'AdamW8bit';
+  readonly minQuantizedSize: number;
 
   constructor(config: Adam8bitConfig = {}) {
-    super({ weightDecay: 0.01, ...config });
+    const [adam, minQuantizedSize] = split(new.target.name, config);
+    super(adam, adam8bitFormats(minQuantizedSize));
+    this.minQuantizedSize = minQuantizedSize;
   }
 
-  protected override get decoupled(): boolean {
-    return true;
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), minQuantizedSize: this.minQuantizedSize };
   }
 }
 

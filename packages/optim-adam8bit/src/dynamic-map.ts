@@ -1,3 +1,5 @@
+import { fail, type LookupCode, lookupCode } from '@gradsign/optim-core';
+
 /**
  * The 8-bit "dynamic" data type of bitsandbytes (`bitsandbytes.functional.create_dynamic_map`, after Dettmers 2015,
  * "8-Bit Approximations for Parallelism in Deep Learning"): 256 sorted values in [-1, 1] (signed) or [0, 1]
@@ -11,15 +13,11 @@
  *
  * Every value is computed the way bitsandbytes computes it in float32 (torch.linspace's two-sided formula, then the
  * mean of neighbours, then the scale), so a value may differ from bitsandbytes' table in the last bit at most.
+ *
+ * A map is an optim-core `LookupCode` (256 sorted `values`, the 255 `midpoints` between them), the code of
+ * optim-core's `blockwise8` format: x encodes as the number of midpoints below it.
  */
-export interface QuantizationCode {
-  /** A stable name, part of the slot format's id. */
-  readonly name: string;
-  /** 256 sorted float32 values in [-1, 1]; code k decodes to `values[k]`. */
-  readonly values: Float32Array;
-  /** 255 float32 midpoints between neighbouring values: x is encoded as the number of midpoints below it. */
-  readonly midpoints: Float32Array;
-}
+export type QuantizationCode = LookupCode;
 
 const f = Math.fround;
 
@@ -51,17 +49,13 @@ export function createDynamicMap(signed: boolean): QuantizationCode {
   return codeFromValues(signed ? 'dynamic' : 'udynamic', data);
 }
 
-/** A code from 256 values (sorted here); throws unless they are distinct, finite and within [-1, 1]. */
+/**
+ * A code from 256 values (sorted here), as optim-core's `lookupCode`; throws an `OptimizerError` unless they are
+ * 256 distinct finite values within [-1, 1].
+ */
 export function codeFromValues(name: string, values: ArrayLike<number>): QuantizationCode {
-  const sorted = Float32Array.from(values).sort();
-  if (sorted.length !== 256) throw new Error(`a code needs 256 values, got ${sorted.length}`);
-  for (let k = 0; k < 256; k++) {
-    const v = sorted[k]!;
-    if (!(v >= -1 && v <= 1)) throw new Error(`code value ${v} is outside [-1, 1]`);
-    if (k > 0 && !(v > sorted[k - 1]!)) throw new Error(`code values must be distinct, ${v} repeats`);
-  }
-  const midpoints = Float32Array.from({ length: 255 }, (_, k) => f(f(sorted[k]! + sorted[k + 1]!) * 0.5));
-  return { name, values: sorted, midpoints };
+  if (values.length !== 256) fail('invalid-config', `a code needs 256 values, got ${values.length}`);
+  return lookupCode(name, values);
 }
 
 /** The signed dynamic map, which bitsandbytes uses for Adam's first moment. */

@@ -10,15 +10,6 @@ export {
   MIN_QUANTIZED_SIZE,
 } from './adam8bit.js';
 export {
-  type Blockwise8Format,
-  type Blockwise8Options,
-  Blockwise8Storage,
-  blockwise8,
-  dequantizeBlockwise,
-  nearestCode,
-  quantizeBlockwise,
-} from './blockwise8.js';
-export {
   codeFromValues,
   createDynamicMap,
   DYNAMIC_SIGNED,

@@ -1,15 +1,15 @@
-import { Adam, AdamW, createOptimizer, getOptimizerEntry, type OptimizerError } from '@gradsign/optim-core';
+import {
+  Adam,
+  AdamW,
+  blockwise8,
+  createOptimizer,
+  getOptimizerEntry,
+  type OptimizerError,
+} from '@gradsign/optim-core';
 import { bitsEqual, describeOptimizer, NODE_BACKENDS, useBackend } from '@gradsign/optim-testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  Adam8bit,
-  AdamW8bit,
-  adam8bitFormats,
-  blockwise8,
-  codeFromValues,
-  DYNAMIC_UNSIGNED,
-} from '../src/index.js';
+import { Adam8bit, AdamW8bit, adam8bitFormats, codeFromValues, DYNAMIC_UNSIGNED } from '../src/index.js';
 import { compareWithFloatAdam } from './compare.js';
 import { randn } from './reference.js';
 
@@ -172,21 +172,35 @@ describe('Adam8bit', () => {
     const restored = copy[1](copy[0], opt.getConfig()) as Adam8bit;
     expect(restored).toBeInstanceOf(Adam8bit);
     expect(restored.minQuantizedSize).toBe(100);
-    const w = createOptimizer('adamw8bit');
+    const w = createOptimizer('adamw8bit', { minQuantizedSize: 100 });
     expect(w).toBeInstanceOf(AdamW8bit);
+    expect(w).toBeInstanceOf(AdamW);
     expect(w.getClassName()).toBe('AdamW8bit');
-    expect(w.getConfig()).toMatchObject({ weightDecay: 0.01 });
+    expect(w.getConfig()).toEqual({
+      learningRate: 0.001,
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+      weightDecay: 0.01,
+      minQuantizedSize: 100,
+    });
+    const [cls, fromConfig] = tf.serialization.SerializationMap.getMap().classNameMap.AdamW8bit!;
+    const back = fromConfig(cls, w.getConfig()) as AdamW8bit;
+    expect(back).toBeInstanceOf(AdamW8bit);
+    expect(back.getConfig()).toEqual(w.getConfig());
   });
 
   it('rejects a bad minQuantizedSize and unknown options with invalid-config', () => {
-    for (const config of [{ minQuantizedSize: -1 }, { minQuantizedSize: 1.5 }, { blocksize: 128 }]) {
-      let error: unknown;
-      try {
-        new Adam8bit(config as object);
-      } catch (e) {
-        error = e;
+    for (const create of [(c: object) => new Adam8bit(c), (c: object) => new AdamW8bit(c)]) {
+      for (const config of [{ minQuantizedSize: -1 }, { minQuantizedSize: 1.5 }, { blocksize: 128 }]) {
+        let error: unknown;
+        try {
+          create(config);
+        } catch (e) {
+          error = e;
+        }
+        expect((error as OptimizerError).code).toBe('invalid-config');
       }
-      expect((error as OptimizerError).code).toBe('invalid-config');
     }
   });
 });
