@@ -170,7 +170,7 @@ export interface Bf16Options {
 /**
  * bfloat16 state, two values packed in an int32 word: 4·ceil(n/2) bytes for n elements (WebGL: 4·n). Every value
  * keeps 8 significant bits (relative error ≤ 2^-9) over float32's whole range, with no block scale. The portable
- * part is the raw 16-bit patterns (int32 in [0, 65535]), so a checkpoint keeps every bit.
+ * part is the raw 16-bit patterns (int32 in [0, 65535], `storeAs: 'uint16'`), so a checkpoint keeps every bit.
  */
 export function bf16(
   options: Bf16Options = {},
@@ -194,7 +194,7 @@ export function bf16(
     },
     parts(shape): PartSpec[] {
       if (!quantizes(shape)) return float32.parts(shape);
-      return [{ suffix: 'bits', shape: [sizeOf(shape)], dtype: 'int32', storeAs: 'int32' }];
+      return [{ suffix: 'bits', shape: [sizeOf(shape)], dtype: 'int32', storeAs: 'uint16' }];
     },
     load(shape, parts) {
       if (!quantizes(shape)) return float32.load(shape, parts);

@@ -11,13 +11,7 @@ export {
   toBf16Bits,
   unpackBf16,
 } from './bf16.js';
-export {
-  dequantizeInt8Blockwise,
-  INT8_LEVELS,
-  type Int8BlockwiseOptions,
-  int8Blockwise,
-  quantizeInt8Blockwise,
-} from './int8-blockwise.js';
+export { type Int8BlockwiseOptions, int8Blockwise } from './int8-blockwise.js';
 export {
   Lion,
   type LionConfig,

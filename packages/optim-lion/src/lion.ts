@@ -1,12 +1,17 @@
 import {
+  type Check,
   checkConfig,
-  fail,
   float32,
+  integer,
+  nonNegativeFinite,
+  oneOf,
+  positiveFinite,
   type SlotFormat,
   type SlotSpec,
   StatefulOptimizer,
   type UpdateInput,
   type UpdateResult,
+  unitInterval,
 } from '@gradsign/optim-core';
 import * as tf from '@tensorflow/tfjs-core';
 import { bf16 } from './bf16.js';
@@ -57,30 +62,10 @@ const DEFAULTS: Required<LionConfig> = {
   minQuantizedSize: 4096,
 };
 
-type Check = (value: unknown, key: string, where: string) => void;
-const show = (value: unknown) => (typeof value === 'string' ? `'${value}'` : String(value));
-const positiveFinite: Check = (value, key, where) => {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
-    fail('invalid-config', `${where}: ${key} must be a positive finite number, got ${show(value)}`);
-};
-const nonNegative: Check = (value, key, where) => {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
-    fail('invalid-config', `${where}: ${key} must be a finite number >= 0, got ${show(value)}`);
-};
-const unitInterval: Check = (value, key, where) => {
-  if (typeof value !== 'number' || !(value >= 0 && value < 1))
-    fail('invalid-config', `${where}: ${key} must be in [0, 1), got ${show(value)}`);
-};
+/** An integer >= 0. */
 const count: Check = (value, key, where) => {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
-    fail('invalid-config', `${where}: ${key} must be an integer >= 0, got ${show(value)}`);
-};
-const stateFormat: Check = (value, key, where) => {
-  if (value !== 'float32' && value !== 'bf16' && value !== 'int8-blockwise')
-    fail(
-      'invalid-config',
-      `${where}: ${key} must be 'float32', 'bf16' or 'int8-blockwise', got ${show(value)}`,
-    );
+  integer(value, key, where);
+  nonNegativeFinite(value, key, where);
 };
 
 /** The slot format for a `stateFormat` choice. */
@@ -101,8 +86,8 @@ export class Lion extends StatefulOptimizer {
       learningRate: positiveFinite,
       beta1: unitInterval,
       beta2: unitInterval,
-      weightDecay: nonNegative,
-      stateFormat,
+      weightDecay: nonNegativeFinite,
+      stateFormat: oneOf('float32', 'bf16', 'int8-blockwise'),
       minQuantizedSize: count,
     });
     super(checked.learningRate);

@@ -1,8 +1,14 @@
-import { createOptimizer, getOptimizerEntry, type OptimizerError } from '@gradsign/optim-core';
+import {
+  createOptimizer,
+  dequantizeBlockwise,
+  getOptimizerEntry,
+  type OptimizerError,
+  quantizeBlockwise,
+} from '@gradsign/optim-core';
 import { bitsEqual, describeOptimizer, NODE_BACKENDS, useBackend } from '@gradsign/optim-testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { dequantizeInt8Blockwise, Lion, lionRule, quantizeInt8Blockwise } from '../src/index.js';
+import { int8Blockwise, Lion, lionRule } from '../src/index.js';
 import { int8BlockwiseRef, lionGolden, lionStepRef, randn } from './reference.js';
 
 /** Block-wise int8 bytes for n elements at 4 codes per word (cpu, wasm). */
@@ -100,27 +106,30 @@ for (const backend of NODE_BACKENDS) {
   describe(`Lion's int8 block-wise momentum on ${backend}`, () => {
     beforeAll(() => useBackend(backend));
 
-    it('quantizes exactly as the plain-JS reference (codes, absmax, decoded values)', async () => {
+    it("quantizes exactly as the golden vectors' plain-JS reference (codes, absmax, decoded values)", async () => {
+      const { code } = int8Blockwise();
       for (const n of [1, 255, 1000, 70_001]) {
         const values = randn(n, n, 0.01);
         values.fill(0, 0, Math.min(n, 256)); // a block of zeros
         const ref = int8BlockwiseRef(values);
         const input = tf.tensor1d(values);
-        const { q, absmax } = quantizeInt8Blockwise(input, 256);
+        const { codes: q, absmax } = quantizeBlockwise(input, code, 256);
         expect(Array.from(await q.data()), `q, n = ${n}`).toEqual(Array.from(ref.q));
         expect(bitsEqual((await absmax.data()) as Float32Array, ref.absmax)).toBe(true);
-        const decoded = dequantizeInt8Blockwise(q, absmax, [n], 256);
+        const decoded = dequantizeBlockwise(q, absmax, code, [n], 256);
         expect(bitsEqual((await decoded.data()) as Float32Array, ref.decoded)).toBe(true);
         tf.dispose([input, q, absmax, decoded]);
       }
     });
 
-    it('rounds halves up (floor(x + 0.5)) on every backend', async () => {
-      // absmax 127 makes 127·x/absmax = x: the halves are exact
-      const values = tf.tensor1d([127, 0.5, 1.5, -0.5, -1.5, 2.5, -2.5, 0.4999]);
-      const { q } = quantizeInt8Blockwise(values, 256);
-      expect(Array.from(await q.data())).toEqual([127, 1, 2, 0, -1, 3, -2, 0]);
-      tf.dispose([values, q]);
+    it('keeps the id and the portable parts of earlier versions (int8-blockwise: q stored as int8, absmax)', () => {
+      const format = int8Blockwise();
+      expect(format.id).toBe('int8-blockwise');
+      expect(format.parts([64, 64])).toEqual([
+        { suffix: 'q', shape: [4096], dtype: 'int32', storeAs: 'int8' },
+        { suffix: 'absmax', shape: [16], dtype: 'float32', storeAs: 'float32' },
+      ]);
+      expect(format.parts([10])).toEqual([{ suffix: '', shape: [10], dtype: 'float32', storeAs: 'float32' }]);
     });
   });
 }
