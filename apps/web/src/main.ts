@@ -13,6 +13,7 @@ import type {
 } from './protocol';
 import { RunChart } from './ui/chart';
 import { DigitPad } from './ui/digit-pad';
+import { makeTable } from './ui/table';
 import './style.css';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -423,37 +424,20 @@ function onMessage(message: FromWorker): void {
 /** The results tables in the write-up's form (optimizer, best learning rate, accuracy mean ± sd), per protocol. */
 function renderResults(tables: ResultsTable[]): void {
   $('results').replaceChildren(
-    ...tables.map(({ protocol, rows }) => {
-      const table = document.createElement('table');
-      table.createCaption().textContent = protocol;
-      const head = table.createTHead().insertRow();
-      for (const h of ['Optimizer', 'Best LR', 'Accuracy (mean ± sd)', 'Seeds', 'B/param']) {
-        const th = document.createElement('th');
-        th.scope = 'col';
-        th.textContent = h;
-        head.append(th);
-      }
-      const body = table.createTBody();
-      for (const r of rows) {
-        const row = body.insertRow();
-        const th = document.createElement('th');
-        th.scope = 'row';
-        th.textContent = r.optimizer;
-        row.append(th);
-        for (const cell of [
+    ...tables.map(({ protocol, rows }) =>
+      makeTable(
+        protocol,
+        ['Optimizer', 'Best LR', 'Accuracy (mean ± sd)', 'Seeds', 'B/param'],
+        rows.map((r) => [
+          r.optimizer,
           String(r.bestLearningRate),
           r.accuracy,
           r.seeds.join(', '),
           r.bytesPerParam.toFixed(2),
-        ]) {
-          row.insertCell().textContent = cell;
-        }
-      }
-      const wrap = document.createElement('div');
-      wrap.className = 'table-wrap';
-      wrap.append(table);
-      return wrap;
-    }),
+        ]),
+        { rowHeaders: true },
+      ),
+    ),
   );
 }
 

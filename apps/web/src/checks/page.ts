@@ -3,6 +3,7 @@
 import { type BackendCapabilities, selectBackend } from '@gradsign/backends';
 import * as tf from '@tensorflow/tfjs-core';
 import '../style.css';
+import { makeTable } from '../ui/table';
 import { flushesSubnormals, type GoldenReport, goldenCheck, loadGoldenRuns } from './golden';
 import { type GradientComparison, gradientParity } from './parity';
 
@@ -40,27 +41,6 @@ async function golden(): Promise<{ flushesSubnormals: boolean; reports: GoldenRe
 
 const $ = (id: string) => document.getElementById(id)!;
 
-function table(caption: string, head: string[], rows: string[][]): HTMLElement {
-  const t = document.createElement('table');
-  t.createCaption().textContent = caption;
-  const h = t.createTHead().insertRow();
-  for (const c of head) {
-    const th = document.createElement('th');
-    th.scope = 'col';
-    th.textContent = c;
-    h.append(th);
-  }
-  const body = t.createTBody();
-  for (const r of rows) {
-    const row = body.insertRow();
-    for (const c of r) row.insertCell().textContent = c;
-  }
-  const wrap = document.createElement('div');
-  wrap.className = 'table-wrap';
-  wrap.append(t);
-  return wrap;
-}
-
 function subnormalSummary(r: GoldenReport): string {
   const m = r.subnormalGradient;
   if (m.length === 0) return 'none';
@@ -81,7 +61,7 @@ async function runAll(): Promise<void> {
     status.textContent = 'gradient parity';
     const p = await parity();
     report.append(
-      table(
+      makeTable(
         `Gradients, webgl vs cpu: pass when max |Δ| ≤ ${PARITY_TOLERANCE} · max |cpu|`,
         ['Case', 'Gradient', 'Relative error', 'Result'],
         p.map((r) => [
@@ -95,7 +75,7 @@ async function runAll(): Promise<void> {
     status.textContent = 'golden vectors';
     const g = await golden();
     report.append(
-      table(
+      makeTable(
         `Golden vectors on webgl (this backend ${g.flushesSubnormals ? 'flushes' : 'keeps'} float32 subnormals)`,
         ['Run', 'Steps', 'Elements', 'Failures', 'Mismatches where the gradient was subnormal'],
         g.reports.map((r) => [
