@@ -45,6 +45,8 @@ export function runJson(run: RunOutput, extra: Record<string, unknown> = {}) {
     params: r.params,
     finalTrainLoss: r.finalTrainLoss,
     stopped: r.stopped,
+    /** The process's peak resident set so far (for a sweep, the largest of all its runs so far). */
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
     ...(r.config.optimizerConfig ? { optimizerConfig: r.config.optimizerConfig } : {}),
     ...(run.resumedFrom !== undefined ? { resumedFrom: run.resumedFrom } : {}),
     ...extra,

@@ -63,7 +63,14 @@ describe('gradsign run', () => {
       testExamples: 300,
       stopped: false,
     });
-    for (const key of ['testAccuracy', 'testLoss', 'trainSeconds', 'msPerStep', 'stateBytes']) {
+    for (const key of [
+      'testAccuracy',
+      'testLoss',
+      'trainSeconds',
+      'msPerStep',
+      'stateBytes',
+      'peakRssBytes',
+    ]) {
       expect(typeof run[key]).toBe('number');
     }
     expect(run.testAccuracy as number).toBeGreaterThan(0.3);

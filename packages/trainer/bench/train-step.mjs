@@ -1,0 +1,128 @@
+// The reference CNN's training step (batch 32) per backend, beside PyTorch on CPU on the same machine running the
+// same model and protocol (bench/pytorch/blog_cnn.py, if /usr/bin/python3 has torch), plus evaluation throughput
+// and the peak RSS of a whole `gradsign run`. Medians; ratios come from the same run.
+//
+//   node bench/train-step.mjs [--quick]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { selectBackend } from '@gradsign/backends';
+import { loadMnist, mnistDataDir, subset } from '@gradsign/datasets';
+import { median, Trainer } from '@gradsign/trainer';
+import * as tf from '@tensorflow/tfjs-core';
+
+const quick = process.argv.includes('--quick');
+const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+tf.env().set('PROD', true);
+const mnist = await loadMnist();
+const data = { train: mnist.train, test: subset(mnist.test, quick ? 500 : 2000) };
+
+const plans = [
+  { backend: 'wasm', optimizer: 'gradsign', warmup: quick ? 2 : 5, steps: quick ? 5 : 40 },
+  { backend: 'wasm', optimizer: 'adam', warmup: quick ? 2 : 5, steps: quick ? 5 : 40 },
+  { backend: 'cpu', optimizer: 'gradsign', warmup: 1, steps: quick ? 1 : 4 },
+];
+
+async function ourStep({ backend, optimizer, warmup, steps }) {
+  await selectBackend([backend], { onLog: () => {} });
+  const trainer = Trainer.create({
+    config: { model: 'blog-cnn', optimizer, steps: warmup + steps, batchSize: 32, seed: 0 },
+    data,
+  });
+  const times = [];
+  for (let i = 0; i < warmup + steps; i++) {
+    const t0 = performance.now();
+    await trainer.trainStep();
+    if (i >= warmup) times.push(performance.now() - t0);
+  }
+  const evalResult = backend === 'wasm' && optimizer === 'gradsign' ? await trainer.evaluate() : undefined;
+  trainer.dispose();
+  return {
+    ms: median(times),
+    imagesPerSecond: evalResult ? evalResult.count / evalResult.seconds : undefined,
+  };
+}
+
+function pytorch(optimizer, threads, steps) {
+  const python = '/usr/bin/python3';
+  if (!existsSync(python)) return { skipped: `${python} not found` };
+  try {
+    execFileSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
+  } catch {
+    return { skipped: 'torch is not installed (apt-get install -y python3-torch)' };
+  }
+  const out = execFileSync(
+    python,
+    [
+      join(root, 'bench/pytorch/blog_cnn.py'),
+      '--data',
+      mnistDataDir(),
+      '--optimizer',
+      optimizer,
+      '--threads',
+      String(threads),
+      '--steps',
+      String(steps),
+      '--warmup',
+      '5',
+      ...(optimizer === 'gradsign' ? ['--eval'] : []),
+    ],
+    { encoding: 'utf8' },
+  );
+  return JSON.parse(out.trim().split('\n').at(-1));
+}
+
+function peakRss() {
+  const cli = join(root, 'apps/node/dist/cli.js');
+  if (!existsSync(cli)) return undefined;
+  const steps = quick ? 10 : 100;
+  const run = spawnSync(
+    process.execPath,
+    [cli, 'run', '--steps', String(steps), '--backend', 'wasm', '--json'],
+    { encoding: 'utf8' },
+  );
+  if (run.status !== 0) throw new Error(`gradsign run failed: ${run.stderr}`);
+  const line = JSON.parse(run.stdout.trim().split('\n').at(-1));
+  return { steps, mib: line.peakRssBytes / 2 ** 20 };
+}
+
+const rows = [];
+for (const plan of plans) rows.push({ ...plan, ...(await ourStep(plan)) });
+const torchSteps = quick ? 10 : 40;
+const torch = {
+  gradsign2: pytorch('gradsign', 2, torchSteps),
+  gradsign1: pytorch('gradsign', 1, torchSteps),
+  adam2: pytorch('adam', 2, torchSteps),
+};
+const rss = peakRss();
+
+const fmt = (x, d = 1) => (x === undefined ? '—' : x.toFixed(d));
+console.log(
+  `Training step of blog-cnn (66,954 parameters), batch 32, median of the timed steps after warm-up.\n`,
+);
+console.log('| implementation | optimizer | ms/step | timed steps | × PyTorch (2 threads, same optimizer) |');
+console.log('|---|---|---:|---:|---:|');
+for (const r of rows) {
+  const peer = r.optimizer === 'adam' ? torch.adam2 : torch.gradsign2;
+  const ratio = peer?.msPerStep ? fmt(r.ms / peer.msPerStep, 2) : '—';
+  console.log(`| gradsign, ${r.backend} | ${r.optimizer} | ${fmt(r.ms)} | ${r.steps} | ${ratio} |`);
+}
+for (const [key, t] of Object.entries(torch)) {
+  if (t.skipped) console.log(`| PyTorch | ${key} | skipped: ${t.skipped} | | |`);
+  else
+    console.log(
+      `| ${t.framework}, CPU, ${t.threads} thread${t.threads > 1 ? 's' : ''} | ${t.optimizer} | ${fmt(t.msPerStep)} | ${t.steps} | 1.00 |`,
+    );
+}
+const ours = rows.find((r) => r.imagesPerSecond);
+console.log(
+  `\nEvaluation throughput (eval mode, batches of 250): gradsign on wasm ${fmt(ours?.imagesPerSecond, 0)} images/s` +
+    (torch.gradsign2.evalImagesPerSecond
+      ? `; PyTorch (2 threads, batches of 1000) ${fmt(torch.gradsign2.evalImagesPerSecond, 0)} images/s.`
+      : '.'),
+);
+if (rss)
+  console.log(
+    `\nPeak RSS of \`gradsign run --steps ${rss.steps} --backend wasm\` (blog-cnn, GradSign, including evaluation of 10,000 images): ${fmt(rss.mib, 0)} MiB.`,
+  );
