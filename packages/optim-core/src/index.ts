@@ -21,10 +21,10 @@ export {
 export { fillUniformInt, mulberry32 } from './rng.js';
 export type { SlotSpec, SlotValues, UpdateInput, UpdateResult } from './slots.js';
 export {
-  type BlockwiseCode,
   type Blockwise8Format,
   type Blockwise8Options,
   Blockwise8Storage,
+  type BlockwiseCode,
   blockwise8,
   dequantizeBlockwise,
   type LookupCode,
