@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { defineConfig } from 'vite';
 
 // Cross-origin isolation (COOP same-origin + COEP require-corp) gives the page SharedArrayBuffer, which the
@@ -9,15 +7,8 @@ const isolation = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
-// The golden-vector replay of @gradsign/optim-testkit is platform-free, but the package's entry also holds the
-// vitest suite; the self-check page imports only that module.
-const testkitDir = dirname(createRequire(import.meta.url).resolve('@gradsign/optim-testkit/package.json'));
-
 export default defineConfig({
   base: './',
-  resolve: {
-    alias: { '@gradsign/optim-testkit/golden': join(testkitDir, 'dist', 'golden.js') },
-  },
   server: { headers: isolation },
   preview: { headers: isolation },
   worker: {

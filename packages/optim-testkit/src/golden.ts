@@ -83,3 +83,62 @@ export function describeFailures(failures: GoldenStepFailure[], limit = 5): stri
     })
     .join('\n');
 }
+
+type Json = Record<string, unknown>;
+
+/** `gradsign.json` of the golden set: one run from recorded counters. */
+export interface GradSignGoldenFile {
+  lr: number;
+  counts0: number[];
+  param0: number[];
+  grads: number[][];
+  steps: { counts: number[]; param: number[] }[];
+}
+
+/** `adam.json` / `sgd.json` of the golden set: variants sharing the parameter and gradients. */
+export interface VariantGoldenFile {
+  param0: number[];
+  grads: number[][];
+  variants: Record<string, { config: Json; steps: Record<string, number[]>[] }>;
+}
+
+/** The run recorded in `gradsign.json`; `create` gets the recorded learning rate. */
+export function gradSignGoldenRun(
+  file: GradSignGoldenFile,
+  create: (learningRate: number) => TestableOptimizer,
+): GoldenRun {
+  return {
+    name: 'gradsign',
+    create: () => create(file.lr),
+    param0: file.param0,
+    grads: file.grads,
+    initialState: { counts: file.counts0 },
+    steps: file.steps.map((s) => ({ param: s.param, state: { counts: s.counts } })),
+    exactSlots: ['counts'],
+  };
+}
+
+/**
+ * One run per variant of `adam.json` or `sgd.json`. `slots` maps the optimizer's slot names to the recorded keys
+ * (e.g. `{ m: 'exp_avg' }`); `create` gets the variant's name and its PyTorch config.
+ */
+export function variantGoldenRuns(
+  file: VariantGoldenFile,
+  slots: Record<string, string>,
+  create: (variant: string, torchConfig: Json) => TestableOptimizer,
+): GoldenRun[] {
+  return Object.entries(file.variants).map(([name, variant]) => ({
+    name,
+    create: () => create(name, variant.config),
+    param0: file.param0,
+    grads: file.grads,
+    steps: variant.steps.map((s) => ({
+      param: s.param!,
+      state: Object.fromEntries(
+        Object.entries(slots)
+          .filter(([, key]) => key in s)
+          .map(([slot, key]) => [slot, s[key]!]),
+      ),
+    })),
+  }));
+}

@@ -1,5 +1,14 @@
 export { NODE_BACKENDS, useBackend } from './backends.js';
-export { describeFailures, type GoldenRun, type GoldenStepFailure, replayGolden } from './golden.js';
+export {
+  describeFailures,
+  type GoldenRun,
+  type GoldenStepFailure,
+  type GradSignGoldenFile,
+  gradSignGoldenRun,
+  replayGolden,
+  type VariantGoldenFile,
+  variantGoldenRuns,
+} from './golden.js';
 export { optimize, type Problem, quadratic, rosenbrock } from './problems.js';
 export { type ConformanceOptions, describeOptimizer, zerosVariable } from './suite.js';
 export {

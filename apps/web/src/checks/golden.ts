@@ -2,7 +2,14 @@
 // on the active backend with @gradsign/optim-testkit's replayGolden: counters exact, floats within 1e-5 relative
 // plus 1e-6 of the tensor's largest magnitude, each step re-synced to the reference.
 import { Adam, AdamW, GradSign, SGD } from '@gradsign/optim-core';
-import { type GoldenRun, replayGolden } from '@gradsign/optim-testkit/golden';
+import {
+  type GoldenRun,
+  type GradSignGoldenFile,
+  gradSignGoldenRun,
+  replayGolden,
+  type VariantGoldenFile,
+  variantGoldenRuns,
+} from '@gradsign/optim-testkit/golden';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** The smallest normal float32; non-zero values below it in magnitude are subnormals. */
@@ -35,44 +42,6 @@ export interface GoldenReport {
   subnormalGradient: ElementMismatch[];
 }
 
-type Json = Record<string, unknown>;
-
-interface GradSignFile {
-  lr: number;
-  counts0: number[];
-  param0: number[];
-  grads: number[][];
-  steps: { counts: number[]; param: number[] }[];
-}
-
-interface VariantFile {
-  param0: number[];
-  grads: number[][];
-  variants: Record<string, { config: Json; steps: Record<string, number[]>[] }>;
-}
-
-/** Maps the recorded per-step keys to the optimizers' slot names. */
-function variantRuns(
-  file: VariantFile,
-  slots: Record<string, string>,
-  create: (variant: string, config: Json) => GoldenRun['create'],
-): GoldenRun[] {
-  return Object.entries(file.variants).map(([name, variant]) => ({
-    name,
-    create: create(name, variant.config),
-    param0: file.param0,
-    grads: file.grads,
-    steps: variant.steps.map((s) => ({
-      param: s.param!,
-      state: Object.fromEntries(
-        Object.entries(slots)
-          .filter(([, key]) => key in s)
-          .map(([slot, key]) => [slot, s[key]!]),
-      ),
-    })),
-  }));
-}
-
 /** The golden runs of GradSign, Adam (three variants) and SGD (four), from the JSON files at `baseUrl`. */
 export async function loadGoldenRuns(baseUrl: string): Promise<GoldenRun[]> {
   const get = async <T>(name: string): Promise<T> => {
@@ -81,21 +50,13 @@ export async function loadGoldenRuns(baseUrl: string): Promise<GoldenRun[]> {
     return (await response.json()) as T;
   };
   const [g, adam, sgd] = await Promise.all([
-    get<GradSignFile>('gradsign.json'),
-    get<VariantFile>('adam.json'),
-    get<VariantFile>('sgd.json'),
+    get<GradSignGoldenFile>('gradsign.json'),
+    get<VariantGoldenFile>('adam.json'),
+    get<VariantGoldenFile>('sgd.json'),
   ]);
   return [
-    {
-      name: 'gradsign',
-      create: () => new GradSign({ learningRate: g.lr, init: 'zero' }),
-      param0: g.param0,
-      grads: g.grads,
-      initialState: { counts: g.counts0 },
-      steps: g.steps.map((s) => ({ param: s.param, state: { counts: s.counts } })),
-      exactSlots: ['counts'],
-    },
-    ...variantRuns(adam, { m: 'exp_avg', v: 'exp_avg_sq' }, (variant, config) => () => {
+    gradSignGoldenRun(g, (learningRate) => new GradSign({ learningRate, init: 'zero' })),
+    ...variantGoldenRuns(adam, { m: 'exp_avg', v: 'exp_avg_sq' }, (variant, config) => {
       const [beta1, beta2] = config.betas as [number, number];
       const options = {
         learningRate: config.lr as number,
@@ -106,10 +67,10 @@ export async function loadGoldenRuns(baseUrl: string): Promise<GoldenRun[]> {
       };
       return variant === 'adamw' ? new AdamW(options) : new Adam(options);
     }),
-    ...variantRuns(
+    ...variantGoldenRuns(
       sgd,
       { momentum: 'momentum_buffer' },
-      (_variant, config) => () =>
+      (_variant, config) =>
         new SGD({
           learningRate: config.lr as number,
           momentum: (config.momentum as number | undefined) ?? 0,
