@@ -4,7 +4,12 @@ import { crc32 } from './crc32.js';
 import { CheckpointError } from './errors.js';
 
 /** How a tensor's values are stored in the file. Integer values are range-checked when written. */
-export type StoreAs = 'float32' | 'int32' | 'int8' | 'uint8';
+export type StoreAs = 'float32' | 'int32' | 'int8' | 'uint8' | 'uint16';
+
+/** Whether the file format knows how to store values as `storeAs` (others are written as their dtype). */
+export function isStoreAs(value: string): value is StoreAs {
+  return value in BYTES;
+}
 
 /** One tensor of a checkpoint, with its values in decoded form. */
 export interface TensorRecord {
@@ -76,8 +81,12 @@ interface Header {
   optimizer: TensorHeader[];
 }
 
-const BYTES: Record<StoreAs, number> = { float32: 4, int32: 4, int8: 1, uint8: 1 };
-const RANGE: Partial<Record<StoreAs, [number, number]>> = { int8: [-128, 127], uint8: [0, 255] };
+const BYTES: Record<StoreAs, number> = { float32: 4, int32: 4, int8: 1, uint8: 1, uint16: 2 };
+const RANGE: Partial<Record<StoreAs, [number, number]>> = {
+  int8: [-128, 127],
+  uint8: [0, 255],
+  uint16: [0, 65535],
+};
 
 const align8 = (n: number) => Math.ceil(n / 8) * 8;
 
@@ -180,6 +189,9 @@ function writeValues(view: DataView, offset: number, t: TensorRecord): void {
     case 'uint8':
       for (let i = 0; i < v.length; i++) view.setUint8(offset + i, v[i]!);
       break;
+    case 'uint16':
+      for (let i = 0; i < v.length; i++) view.setUint16(offset + 2 * i, v[i]!, true);
+      break;
   }
 }
 
@@ -199,6 +211,9 @@ function readValues(view: DataView, h: TensorHeader): Float32Array | Int32Array 
       break;
     case 'uint8':
       for (let i = 0; i < count; i++) out[i] = view.getUint8(o + i);
+      break;
+    case 'uint16':
+      for (let i = 0; i < count; i++) out[i] = view.getUint16(o + 2 * i, true);
       break;
   }
   return out;

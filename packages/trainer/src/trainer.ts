@@ -1,7 +1,7 @@
 import { Dataset, type ImageSplit } from '@gradsign/datasets';
 import { createOptimizer, OptimizerError, type RegisteredOptimizer } from '@gradsign/optim-core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { Checkpoint, StoreAs, TensorRecord } from './checkpoint.js';
+import { type Checkpoint, isStoreAs, type StoreAs, type TensorRecord } from './checkpoint.js';
 import { resolveConfig, type TrainConfig } from './config.js';
 import { CheckpointError, TrainerError } from './errors.js';
 import { type EvalResult, type EvaluateOptions, evaluate } from './evaluate.js';
@@ -74,7 +74,7 @@ function makeOptimizer(config: TrainConfig): RegisteredOptimizer {
 }
 
 interface Describable {
-  describeState(): { variable: string; slot: string; parts: { suffix: string; storeAs: StoreAs }[] }[];
+  describeState(): { variable: string; slot: string; parts: { suffix: string; storeAs: string }[] }[];
 }
 
 function hasDescribeState(o: unknown): o is Describable {
@@ -249,7 +249,8 @@ export class Trainer {
       for (const entry of this.optimizer.describeState()) {
         for (const part of entry.parts) {
           const name = `${entry.variable}/${entry.slot}${part.suffix ? `/${part.suffix}` : ''}`;
-          storeAs.set(name, part.storeAs);
+          // A narrower type this file format does not know is written as the tensor's dtype instead.
+          if (isStoreAs(part.storeAs)) storeAs.set(name, part.storeAs);
         }
       }
     }

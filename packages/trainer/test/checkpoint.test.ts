@@ -158,6 +158,30 @@ describe('checkpoint format', () => {
     const bad = { ...ckpt, optimizer: [{ ...counters, values }] };
     expect(() => encodeCheckpoint(bad)).toThrow(/value 200 at 3 does not fit int8/);
   });
+
+  test('stores uint16 parts (bf16 patterns) in two bytes each, and round-trips them', async () => {
+    const ckpt = await checkpointAfter('gradsign');
+    const patterns = Int32Array.from([0, 1, 0x3f80, 0x7f7f, 0xffff, 0x8000, 12345]);
+    const part = {
+      name: 'lin/kernel/m',
+      shape: [7],
+      dtype: 'int32' as const,
+      storeAs: 'uint16' as const,
+      values: patterns,
+    };
+    const withPart = { ...ckpt, optimizer: [...ckpt.optimizer, part] };
+    const bytes = encodeCheckpoint(withPart);
+    const asInt32 = encodeCheckpoint({
+      ...ckpt,
+      optimizer: [...ckpt.optimizer, { ...part, storeAs: 'int32' as const }],
+    });
+    expect(asInt32.length - bytes.length).toBeGreaterThanOrEqual(7 * 2 - 8); // 2 bytes a value saved, up to 8-byte alignment
+    const back = decodeCheckpoint(bytes).optimizer.find((t) => t.name === part.name)!;
+    expect(back.storeAs).toBe('uint16');
+    expect(Array.from(back.values)).toEqual(Array.from(patterns));
+    const tooBig = { ...ckpt, optimizer: [{ ...part, shape: [1], values: Int32Array.from([65536]) }] };
+    expect(() => encodeCheckpoint(tooBig)).toThrow(/value 65536 at 0 does not fit uint16/);
+  });
 });
 
 describe('checkpoint files', () => {
