@@ -9,6 +9,7 @@ export {
 } from './optimizers/adam.js';
 export { COUNTER_SCALE, GradSign, type GradSignConfig, gradSignRule } from './optimizers/gradsign.js';
 export { SGD, type SgdConfig, type SgdHyperparameters, sgdRule } from './optimizers/sgd.js';
+export { fromPyTorch, type PyTorchOptimizer } from './pytorch.js';
 export {
   createOptimizer,
   getOptimizerEntry,

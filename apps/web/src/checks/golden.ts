@@ -1,7 +1,7 @@
 // The optimizers against their golden vectors (recorded with PyTorch, vendored in @gradsign/optim-core), replayed
 // on the active backend with @gradsign/optim-testkit's replayGolden: counters exact, floats within 1e-5 relative
 // plus 1e-6 of the tensor's largest magnitude, each step re-synced to the reference.
-import { Adam, AdamW, GradSign, SGD } from '@gradsign/optim-core';
+import { fromPyTorch, GradSign } from '@gradsign/optim-core';
 import {
   type GoldenRun,
   type GradSignGoldenFile,
@@ -56,26 +56,11 @@ export async function loadGoldenRuns(baseUrl: string): Promise<GoldenRun[]> {
   ]);
   return [
     gradSignGoldenRun(g, (learningRate) => new GradSign({ learningRate, init: 'zero' })),
-    ...variantGoldenRuns(adam, { m: 'exp_avg', v: 'exp_avg_sq' }, (variant, config) => {
-      const [beta1, beta2] = config.betas as [number, number];
-      const options = {
-        learningRate: config.lr as number,
-        beta1,
-        beta2,
-        epsilon: config.eps as number,
-        weightDecay: config.weight_decay as number,
-      };
-      return variant === 'adamw' ? new AdamW(options) : new Adam(options);
-    }),
-    ...variantGoldenRuns(
-      sgd,
-      { momentum: 'momentum_buffer' },
-      (_variant, config) =>
-        new SGD({
-          learningRate: config.lr as number,
-          momentum: (config.momentum as number | undefined) ?? 0,
-          nesterov: (config.nesterov as boolean | undefined) ?? false,
-        }),
+    ...variantGoldenRuns(adam, { m: 'exp_avg', v: 'exp_avg_sq' }, (variant, config) =>
+      fromPyTorch(variant === 'adamw' ? 'AdamW' : 'Adam', config),
+    ),
+    ...variantGoldenRuns(sgd, { momentum: 'momentum_buffer' }, (_variant, config) =>
+      fromPyTorch('SGD', config),
     ),
   ];
 }

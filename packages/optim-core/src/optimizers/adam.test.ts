@@ -1,19 +1,12 @@
 import { describeOptimizer } from '@gradsign/optim-testkit';
 import { describe, expect, it } from 'vitest';
 import { variantGolden } from '../../test/golden.js';
+import { fromPyTorch } from '../pytorch.js';
 import { Adam, AdamW } from './adam.js';
 
-const golden = variantGolden('adam.json', { m: 'exp_avg', v: 'exp_avg_sq' }, (variant, config) => {
-  const [beta1, beta2] = config.betas as [number, number];
-  const options = {
-    learningRate: config.lr as number,
-    beta1,
-    beta2,
-    epsilon: config.eps as number,
-    weightDecay: config.weight_decay as number,
-  };
-  return variant === 'adamw' ? new AdamW(options) : new Adam(options);
-});
+const golden = variantGolden('adam.json', { m: 'exp_avg', v: 'exp_avg_sq' }, (variant, config) =>
+  fromPyTorch(variant === 'adamw' ? 'AdamW' : 'Adam', config),
+);
 
 describeOptimizer({
   name: 'Adam',

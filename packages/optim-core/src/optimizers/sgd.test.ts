@@ -2,17 +2,11 @@ import { describeOptimizer } from '@gradsign/optim-testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { variantGolden } from '../../test/golden.js';
+import { fromPyTorch } from '../pytorch.js';
 import { SGD } from './sgd.js';
 
-const golden = variantGolden(
-  'sgd.json',
-  { momentum: 'momentum_buffer' },
-  (_variant, config) =>
-    new SGD({
-      learningRate: config.lr as number,
-      momentum: (config.momentum as number | undefined) ?? 0,
-      nesterov: (config.nesterov as boolean | undefined) ?? false,
-    }),
+const golden = variantGolden('sgd.json', { momentum: 'momentum_buffer' }, (_variant, config) =>
+  fromPyTorch('SGD', config),
 );
 
 describeOptimizer({
