@@ -6,8 +6,11 @@ import { listModels } from './models/index.js';
 export interface TrainConfig {
   /** 'blog-cnn' (the reference CNN) or 'mlp'. */
   readonly model: string;
-  /** Model options besides the seed (MLP: `hidden`). */
-  readonly modelOptions?: { readonly hidden?: number };
+  /**
+   * Model options besides the seed (MLP: `hidden`; blog-cnn: `fused`, false for the block composed from tfjs ops
+   * instead of the fused kernel).
+   */
+  readonly modelOptions?: { readonly hidden?: number; readonly fused?: boolean };
   /** A registered optimizer name (`listOptimizers()` of @gradsign/optim-core). */
   readonly optimizer: string;
   readonly learningRate: number;

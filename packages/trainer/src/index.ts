@@ -22,10 +22,18 @@ export { type EvalResult, type EvaluateOptions, evaluate } from './evaluate.js';
 export { crossEntropy, crossEntropyPerExample } from './loss.js';
 export {
   BatchNorm,
+  BIAS_LEAKY_AFFINE,
+  BIAS_LEAKY_BN,
+  BIAS_LEAKY_BN_GRAD,
   BlogCnn,
+  type BlogCnnOptions,
+  biasLeakyAffine,
+  biasLeakyBatchNorm,
   createModel,
   defaultInitBound,
   type ForwardOptions,
+  FUSED_BACKENDS,
+  fusedBlockAvailable,
   listModels,
   Mlp,
   Model,
@@ -33,6 +41,8 @@ export {
   type ModelOptions,
   type ModelTensor,
   ParamStore,
+  registerFusedBlockKernels,
+  setFusedBlockSimd,
 } from './models/index.js';
 export { deriveSeed, dropoutMask, uniformArray } from './random.js';
 export { median, runTrainer, type TrainOptions, type TrainResult, train } from './run.js';

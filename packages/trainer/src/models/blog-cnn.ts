@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Mulberry32 } from '../random.js';
+import { biasLeakyAffine, biasLeakyBatchNorm, fusedBlockAvailable } from './fused.js';
 import { BatchNorm, defaultInitBound, dropout, type ForwardOptions, Model, stage } from './model.js';
 
 const WIDTH = 32;
@@ -11,6 +12,15 @@ interface Block {
   readonly kernel: tf.Variable;
   readonly bias: tf.Variable;
   readonly bn: BatchNorm;
+}
+
+export interface BlogCnnOptions {
+  /**
+   * Run each block's bias + leakyReLU + BatchNorm as one fused kernel with a hand-derived gradient (default
+   * true). It applies on the cpu and wasm backends; elsewhere, and with `false`, the block is composed from
+   * tfjs ops. Both compute the same function; their float32 roundings differ slightly.
+   */
+  readonly fused?: boolean;
 }
 
 /**
@@ -25,15 +35,21 @@ interface Block {
  *
  * Initialisation is PyTorch's default, drawn in module order (conv1, bn1, conv2, …, lin1, lin2): conv and linear
  * weights and biases U(−1/√fan_in, 1/√fan_in); BatchNorm γ = 1, β = 0, running mean 0, running variance 1.
+ *
+ * On cpu and wasm each block's bias + leakyReLU + BatchNorm is one fused kernel unless `options.fused` is false
+ * (see `./fused.ts`).
  */
 export class BlogCnn extends Model {
   readonly kind = 'blog-cnn';
   private readonly blocks: Block[] = [];
   private readonly lin1: { weight: tf.Variable; bias: tf.Variable };
   private readonly lin2: { weight: tf.Variable; bias: tf.Variable };
+  /** Whether blocks use the fused kernel where the backend has it. */
+  readonly fused: boolean;
 
-  constructor(rng: Mulberry32) {
+  constructor(rng: Mulberry32, options: BlogCnnOptions = {}) {
     super('blog-cnn', rng);
+    this.fused = options.fused ?? true;
     for (let i = 1; i <= 8; i++) {
       const cin = i === 1 ? 1 : WIDTH;
       const bound = defaultInitBound(cin * 3 * 3);
@@ -54,6 +70,17 @@ export class BlogCnn extends Model {
 
   private block(x: tf.Tensor4D, index: number, options: ForwardOptions): tf.Tensor4D {
     const { kernel, bias, bn } = this.blocks[index]!;
+    if (this.fused && fusedBlockAvailable()) {
+      return stage(options.training, () => {
+        const conv = tf.conv2d(x, kernel as tf.Tensor4D, 1, 'same');
+        if (!options.training) {
+          return biasLeakyAffine(conv, bias, bn.runningMean, bn.evalScale(), bn.beta, SLOPE);
+        }
+        const { y, mean, variance } = biasLeakyBatchNorm(conv, bias, bn.gamma, bn.beta, SLOPE, bn.eps);
+        bn.record(mean, variance, conv.shape[0] * conv.shape[1] * conv.shape[2], this.pendingStats);
+        return y;
+      });
+    }
     return stage(options.training, () => {
       const conv = tf.add(tf.conv2d(x, kernel as tf.Tensor4D, 1, 'same'), bias) as tf.Tensor4D;
       return bn.apply(tf.leakyRelu(conv, SLOPE), options.training, this.pendingStats);

@@ -9,6 +9,8 @@ export interface ModelOptions {
   readonly seed?: number;
   /** MLP only: hidden units (default 128). */
   readonly hidden?: number;
+  /** blog-cnn only: fused bias + leakyReLU + BatchNorm kernels on cpu and wasm (default true). */
+  readonly fused?: boolean;
 }
 
 export interface ModelEntry {
@@ -21,7 +23,7 @@ const MODELS: readonly ModelEntry[] = [
   {
     name: 'blog-cnn',
     description: 'the reference CNN: 8 conv blocks (conv 3×3 → leakyReLU → BatchNorm), 66,954 parameters',
-    create: (rng) => new BlogCnn(rng),
+    create: (rng, options) => new BlogCnn(rng, { fused: options.fused ?? true }),
   },
   {
     name: 'mlp',
@@ -47,7 +49,18 @@ export function createModel(name: string, options: ModelOptions = {}): Model {
   return entry.create(new Mulberry32(deriveSeed(options.seed ?? 0, STREAM_INIT)), options);
 }
 
-export { BlogCnn } from './blog-cnn.js';
+export { BlogCnn, type BlogCnnOptions } from './blog-cnn.js';
+export {
+  BIAS_LEAKY_AFFINE,
+  BIAS_LEAKY_BN,
+  BIAS_LEAKY_BN_GRAD,
+  biasLeakyAffine,
+  biasLeakyBatchNorm,
+  FUSED_BACKENDS,
+  fusedBlockAvailable,
+  registerFusedBlockKernels,
+  setFusedBlockSimd,
+} from './fused.js';
 export { Mlp } from './mlp.js';
 export {
   BatchNorm,

@@ -73,7 +73,7 @@ export function defaultInitBound(fanIn: number): number {
   return 1 / Math.sqrt(fanIn);
 }
 
-interface PendingStats {
+export interface PendingStats {
   readonly layer: BatchNorm;
   readonly mean: tf.Tensor1D;
   readonly variance: tf.Tensor1D;
@@ -102,21 +102,32 @@ export class BatchNorm {
     this.runningVar = store.filled(`${name}.running_var`, [channels], 1, false);
   }
 
-  apply(x: tf.Tensor4D, training: boolean, pending: PendingStats[]): tf.Tensor4D {
-    const axes = [0, 1, 2];
-    if (!training) {
-      const scale = tf.mul(tf.rsqrt(tf.add(this.runningVar, this.eps)), this.gamma);
-      return tf.add(tf.mul(tf.sub(x, this.runningMean), scale), this.beta);
-    }
-    const mean = tf.mean(x, axes) as tf.Tensor1D;
-    const centered = tf.sub(x, mean);
-    const variance = tf.mean(tf.square(centered), axes) as tf.Tensor1D;
-    const n = x.shape[0] * x.shape[1] * x.shape[2];
+  /**
+   * Records a training batch's statistics, to move the running ones at the next commit: the mean and the
+   * *unbiased* variance, from the biased `variance` over `n` values per channel.
+   */
+  record(mean: tf.Tensor1D, variance: tf.Tensor1D, n: number, pending: PendingStats[]): void {
     pending.push({
       layer: this,
       mean: tf.keep(mean),
       variance: tf.keep(n > 1 ? tf.mul(variance, n / (n - 1)) : variance),
     });
+  }
+
+  /** Eval mode's per-channel scale, γ/√(running variance + eps). */
+  evalScale(): tf.Tensor1D {
+    return tf.mul(tf.rsqrt(tf.add(this.runningVar, this.eps)), this.gamma);
+  }
+
+  apply(x: tf.Tensor4D, training: boolean, pending: PendingStats[]): tf.Tensor4D {
+    const axes = [0, 1, 2];
+    if (!training) {
+      return tf.add(tf.mul(tf.sub(x, this.runningMean), this.evalScale()), this.beta);
+    }
+    const mean = tf.mean(x, axes) as tf.Tensor1D;
+    const centered = tf.sub(x, mean);
+    const variance = tf.mean(tf.square(centered), axes) as tf.Tensor1D;
+    this.record(mean, variance, x.shape[0] * x.shape[1] * x.shape[2], pending);
     return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, this.eps))), this.gamma), this.beta);
   }
 }

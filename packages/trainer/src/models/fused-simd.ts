@@ -1,0 +1,261 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { FUSED_SIMD_WASM_BASE64 } from './fused-simd-wasm.js';
+
+/**
+ * The fused block kernels as WebAssembly SIMD (fused-simd.wat), instantiated on the tfjs wasm backend's own
+ * memory so they read and write tensors in place. Used by the wasm backend's kernels when the channel count is a
+ * multiple of 4; `null` where it cannot run (no SIMD, or a wasm build that does not expose its memory), in which
+ * case the kernels use the JavaScript loops.
+ */
+interface SimdExports {
+  fwdStats(
+    x: number,
+    bias: number,
+    y: number,
+    acc: number,
+    part: number,
+    npos: number,
+    C: number,
+    slope: number,
+  ): void;
+  affine(y: number, mean: number, scale: number, shift: number, npos: number, C: number): void;
+  leakyAffine(
+    x: number,
+    bias: number,
+    mean: number,
+    scale: number,
+    shift: number,
+    y: number,
+    npos: number,
+    C: number,
+    slope: number,
+  ): void;
+  bwdStats(
+    dy: number,
+    x: number,
+    bias: number,
+    mean: number,
+    inv: number,
+    acc: number,
+    part: number,
+    npos: number,
+    C: number,
+    slope: number,
+  ): void;
+  bwdDx(
+    dy: number,
+    x: number,
+    bias: number,
+    mean: number,
+    inv: number,
+    k: number,
+    m1: number,
+    m2: number,
+    dx: number,
+    acc: number,
+    part: number,
+    npos: number,
+    C: number,
+    slope: number,
+  ): void;
+}
+
+/** The parts of tfjs-backend-wasm's BackendWasm (and its emscripten module) the SIMD path uses. */
+export interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
+  wasm?: {
+    asm?: { memory?: unknown };
+    wasmMemory?: unknown;
+    _malloc?: (bytes: number) => number;
+    _free?: (ptr: number) => void;
+  };
+}
+
+interface Simd {
+  readonly memory: WebAssembly.Memory;
+  readonly fn: SimdExports;
+  readonly malloc: (bytes: number) => number;
+  readonly free: (ptr: number) => void;
+}
+
+const instances = new WeakMap<object, Simd | null>();
+let compiled: WebAssembly.Module | null | undefined;
+
+function compile(): WebAssembly.Module | null {
+  if (compiled !== undefined) return compiled;
+  try {
+    const bin = atob(FUSED_SIMD_WASM_BASE64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  } catch {
+    compiled = null;
+  }
+  return compiled;
+}
+
+/** The SIMD kernels bound to this wasm backend's memory, or null when they cannot run there. */
+export function simdFor(backend: WasmBackendLike): Simd | null {
+  const cached = instances.get(backend);
+  if (cached !== undefined) return cached;
+  let simd: Simd | null = null;
+  const m = backend.wasm;
+  const memory = m?.asm?.memory ?? m?.wasmMemory;
+  const module = typeof WebAssembly === 'object' ? compile() : null;
+  if (
+    module != null &&
+    memory instanceof WebAssembly.Memory &&
+    typeof m?._malloc === 'function' &&
+    typeof m._free === 'function'
+  ) {
+    try {
+      const instance = new WebAssembly.Instance(module, { env: { memory } });
+      const malloc = m._malloc.bind(m);
+      const free = m._free.bind(m);
+      simd = { memory, fn: instance.exports as unknown as SimdExports, malloc, free };
+    } catch {
+      simd = null;
+    }
+  }
+  instances.set(backend, simd);
+  return simd;
+}
+
+const ptr = (backend: WasmBackendLike, t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
+
+/** Training forward on the wasm heap: y, batch mean and biased variance ([C]). */
+export function simdForward(
+  backend: WasmBackendLike,
+  simd: Simd,
+  x: tf.TensorInfo,
+  bias: tf.TensorInfo,
+  gamma: tf.TensorInfo,
+  beta: tf.TensorInfo,
+  C: number,
+  slope: number,
+  eps: number,
+): tf.TensorInfo[] {
+  const y = backend.makeOutput(x.shape, 'float32');
+  const meanT = backend.makeOutput([C], 'float32');
+  const varT = backend.makeOutput([C], 'float32');
+  const npos = backend.typedArrayFromHeap(x).length / C;
+  // Scratch: acc f64[2C], part f32[2C], then mean, scale, shift f32[C].
+  const scratch = simd.malloc(36 * C);
+  try {
+    const acc = scratch;
+    const part = scratch + 16 * C;
+    const params = part + 8 * C;
+    const buf = simd.memory.buffer;
+    new Float64Array(buf, acc, 2 * C).fill(0);
+    new Float32Array(buf, part, 2 * C).fill(0);
+    simd.fn.fwdStats(ptr(backend, x), ptr(backend, bias), ptr(backend, y), acc, part, npos, C, slope);
+    const sums = new Float64Array(simd.memory.buffer, acc, 2 * C);
+    const p = new Float32Array(simd.memory.buffer, params, 3 * C);
+    const g = backend.typedArrayFromHeap(gamma);
+    const b = backend.typedArrayFromHeap(beta);
+    const meanOut = backend.typedArrayFromHeap(meanT);
+    const varOut = backend.typedArrayFromHeap(varT);
+    for (let c = 0; c < C; c++) {
+      const m = sums[c]! / npos;
+      const v = Math.max(sums[C + c]! / npos - m * m, 0);
+      meanOut[c] = m;
+      varOut[c] = v;
+      p[c] = m;
+      p[C + c] = g[c]! / Math.sqrt(v + eps);
+      p[2 * C + c] = b[c]!;
+    }
+    simd.fn.affine(ptr(backend, y), params, params + 4 * C, params + 8 * C, npos, C);
+  } finally {
+    simd.free(scratch);
+  }
+  return [y, meanT, varT];
+}
+
+/** Training backward on the wasm heap: dx, dbias, dgamma, dbeta. */
+export function simdBackward(
+  backend: WasmBackendLike,
+  simd: Simd,
+  dy: tf.TensorInfo,
+  x: tf.TensorInfo,
+  bias: tf.TensorInfo,
+  gamma: tf.TensorInfo,
+  mean: tf.TensorInfo,
+  variance: tf.TensorInfo,
+  C: number,
+  slope: number,
+  eps: number,
+): tf.TensorInfo[] {
+  const dx = backend.makeOutput(x.shape, 'float32');
+  const dbiasT = backend.makeOutput([C], 'float32');
+  const dgammaT = backend.makeOutput([C], 'float32');
+  const dbetaT = backend.makeOutput([C], 'float32');
+  const npos = backend.typedArrayFromHeap(x).length / C;
+  // Scratch: acc f64[2C], part f32[2C], then inv, k, m1, m2 f32[C].
+  const scratch = simd.malloc(40 * C);
+  try {
+    const acc = scratch;
+    const part = scratch + 16 * C;
+    const inv = part + 8 * C;
+    const [k, m1, m2] = [inv + 4 * C, inv + 8 * C, inv + 12 * C];
+    let buf = simd.memory.buffer;
+    new Float64Array(buf, acc, 2 * C).fill(0);
+    new Float32Array(buf, part, 2 * C).fill(0);
+    const varv = backend.typedArrayFromHeap(variance);
+    const invv = new Float32Array(buf, inv, C);
+    for (let c = 0; c < C; c++) invv[c] = 1 / Math.sqrt(varv[c]! + eps);
+    const [pdy, px, pb, pm] = [ptr(backend, dy), ptr(backend, x), ptr(backend, bias), ptr(backend, mean)];
+    simd.fn.bwdStats(pdy, px, pb, pm, inv, acc, part, npos, C, slope);
+    buf = simd.memory.buffer;
+    const sums = new Float64Array(buf, acc, 2 * C);
+    const g = backend.typedArrayFromHeap(gamma);
+    const p = new Float32Array(buf, k, 3 * C);
+    const dgamma = backend.typedArrayFromHeap(dgammaT);
+    const dbeta = backend.typedArrayFromHeap(dbetaT);
+    for (let c = 0; c < C; c++) {
+      const sdy = sums[c]!;
+      const sdyx = sums[C + c]!;
+      dbeta[c] = sdy;
+      dgamma[c] = sdyx;
+      p[c] = g[c]! * invv[c]!;
+      p[C + c] = sdy / npos;
+      p[2 * C + c] = sdyx / npos;
+    }
+    sums.fill(0);
+    simd.fn.bwdDx(pdy, px, pb, pm, inv, k, m1, m2, ptr(backend, dx), acc, part, npos, C, slope);
+    const dbias = backend.typedArrayFromHeap(dbiasT);
+    const total = new Float64Array(simd.memory.buffer, acc, C);
+    for (let c = 0; c < C; c++) dbias[c] = total[c]!;
+  } finally {
+    simd.free(scratch);
+  }
+  return [dx, dbiasT, dgammaT, dbetaT];
+}
+
+/** Eval forward on the wasm heap: y = (leaky(x + bias) − mean)·scale + beta. */
+export function simdLeakyAffine(
+  backend: WasmBackendLike,
+  simd: Simd,
+  x: tf.TensorInfo,
+  bias: tf.TensorInfo,
+  mean: tf.TensorInfo,
+  scale: tf.TensorInfo,
+  beta: tf.TensorInfo,
+  C: number,
+  slope: number,
+): tf.TensorInfo {
+  const y = backend.makeOutput(x.shape, 'float32');
+  const npos = backend.typedArrayFromHeap(x).length / C;
+  simd.fn.leakyAffine(
+    ptr(backend, x),
+    ptr(backend, bias),
+    ptr(backend, mean),
+    ptr(backend, scale),
+    ptr(backend, beta),
+    ptr(backend, y),
+    npos,
+    C,
+    slope,
+  );
+  return y;
+}

@@ -1,0 +1,216 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, test } from 'vitest';
+import {
+  biasLeakyAffine,
+  biasLeakyBatchNorm,
+  createModel,
+  crossEntropy,
+  setFusedBlockSimd,
+} from '../src/index.js';
+import { Mulberry32 } from '../src/random.js';
+import { useBackend } from './helpers.js';
+
+const SLOPE = 0.2;
+const EPS = 1e-5;
+
+/** max |a − b| / max(max |a|, max |b|): the relative error the backends' parity tests use. */
+function relError(a: tf.Tensor, b: tf.Tensor): number {
+  expect(a.shape).toEqual(b.shape);
+  const x = a.dataSync();
+  const y = b.dataSync();
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < x.length; i++) {
+    diff = Math.max(diff, Math.abs(x[i]! - y[i]!));
+    scale = Math.max(scale, Math.abs(x[i]!), Math.abs(y[i]!));
+  }
+  return scale === 0 ? diff : diff / scale;
+}
+
+/** The block tail composed from tfjs ops, as `BatchNorm.apply` computes it in training. */
+function composed(x: tf.Tensor4D, bias: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) {
+  const a = tf.leakyRelu(tf.add(x, bias), SLOPE);
+  const mean = tf.mean(a, [0, 1, 2]);
+  const centered = tf.sub(a, mean);
+  const variance = tf.mean(tf.square(centered), [0, 1, 2]);
+  const y = tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, EPS))), gamma), beta);
+  return { y, mean, variance };
+}
+
+function randomInputs(shape: [number, number, number, number], seed: number) {
+  const c = shape[3];
+  return {
+    x: tf.randomNormal(shape, 0.1, 1, 'float32', seed) as tf.Tensor4D,
+    bias: tf.randomUniform([c], -0.3, 0.3, 'float32', seed + 1),
+    gamma: tf.randomUniform([c], 0.5, 1.5, 'float32', seed + 2),
+    beta: tf.randomUniform([c], -0.5, 0.5, 'float32', seed + 3),
+    r: tf.randomNormal(shape, 0, 1, 'float32', seed + 4) as tf.Tensor4D,
+  };
+}
+
+describe.each(['cpu', 'wasm'] as const)('fused bias + leakyReLU + BatchNorm on %s', (backend) => {
+  test.each([
+    [[4, 6, 5, 8], 10],
+    [[32, 7, 7, 32], 20],
+    [[2, 28, 28, 32], 30],
+    [[1, 1, 1, 3], 40],
+  ] as [[number, number, number, number], number][])(
+    'forward, statistics and all four gradients match the composed ops' + ' (shape %j)',
+    async (shape, seed) => {
+      await useBackend(backend);
+      const { x, bias, gamma, beta, r } = randomInputs(shape, seed);
+      const loss = (f: typeof composed) => (xa: tf.Tensor, ba: tf.Tensor, ga: tf.Tensor, bb: tf.Tensor) =>
+        tf.sum(tf.mul(f(xa as tf.Tensor4D, ba, ga, bb).y, r));
+      const fused = (xa: tf.Tensor4D, ba: tf.Tensor, ga: tf.Tensor, bb: tf.Tensor) =>
+        biasLeakyBatchNorm(xa, ba, ga, bb, SLOPE, EPS);
+      const want = composed(x, bias, gamma, beta);
+      const got = fused(x, bias, gamma, beta);
+      expect(relError(got.y, want.y)).toBeLessThanOrEqual(1e-4);
+      expect(relError(got.mean, want.mean)).toBeLessThanOrEqual(1e-4);
+      expect(relError(got.variance, want.variance)).toBeLessThanOrEqual(1e-4);
+      const gWant = tf.grads(loss(composed))([x, bias, gamma, beta]);
+      const gGot = tf.grads(loss(fused))([x, bias, gamma, beta]);
+      for (let i = 0; i < 4; i++) expect(relError(gGot[i]!, gWant[i]!)).toBeLessThanOrEqual(1e-4);
+      tf.dispose([x, bias, gamma, beta, r, want, got, gWant, gGot]);
+    },
+  );
+
+  test('a dead channel (every value ≤ 0, so leakyReLU scales all of it) and a constant channel', async () => {
+    await useBackend(backend);
+    const shape: [number, number, number, number] = [3, 4, 4, 3];
+    const base = tf.randomNormal(shape, 0, 1, 'float32', 7) as tf.Tensor4D;
+    // Channel 0 all negative, channel 1 constant, channel 2 mixed.
+    const x = tf.tidy(() => {
+      const [c0, , c2] = tf.split(base, 3, 3);
+      return tf.concat([tf.sub(tf.neg(tf.abs(c0!)), 0.1), tf.fill([3, 4, 4, 1], 0.7), c2!], 3) as tf.Tensor4D;
+    });
+    const bias = tf.tensor1d([0, 0, 0.1]);
+    const gamma = tf.tensor1d([1.2, 0.8, 1]);
+    const beta = tf.tensor1d([0.1, -0.2, 0]);
+    const r = tf.randomNormal(shape, 0, 1, 'float32', 8);
+    const want = composed(x, bias, gamma, beta);
+    const got = biasLeakyBatchNorm(x, bias, gamma, beta, SLOPE, EPS);
+    expect(relError(got.y, want.y)).toBeLessThanOrEqual(1e-4);
+    const lossOf =
+      (f: (...t: tf.Tensor[]) => tf.Tensor) =>
+      (...t: tf.Tensor[]) =>
+        tf.sum(tf.mul(f(...t), r));
+    const gWant = tf.grads(lossOf((a, b, g, e) => composed(a as tf.Tensor4D, b!, g!, e!).y))([
+      x,
+      bias,
+      gamma,
+      beta,
+    ]);
+    const gGot = tf.grads(
+      lossOf((a, b, g, e) => biasLeakyBatchNorm(a as tf.Tensor4D, b!, g!, e!, SLOPE, EPS).y),
+    )([x, bias, gamma, beta]);
+    for (let i = 0; i < 4; i++) expect(relError(gGot[i]!, gWant[i]!)).toBeLessThanOrEqual(1e-4);
+    tf.dispose([base, x, bias, gamma, beta, r, want, got, gWant, gGot]);
+  });
+
+  test('eval form: (leakyReLU(x + bias) − running mean)·scale + β', async () => {
+    await useBackend(backend);
+    const { x, bias, gamma, beta } = randomInputs([4, 5, 5, 8], 50);
+    const rm = tf.randomUniform([8], -0.2, 0.4, 'float32', 55);
+    const rv = tf.randomUniform([8], 0.5, 2, 'float32', 56);
+    const scale = tf.mul(tf.rsqrt(tf.add(rv, EPS)), gamma);
+    const want = tf.add(tf.mul(tf.sub(tf.leakyRelu(tf.add(x, bias), SLOPE), rm), scale), beta);
+    const got = biasLeakyAffine(x, bias, rm, scale, beta, SLOPE);
+    expect(relError(got, want)).toBeLessThanOrEqual(1e-6);
+    tf.dispose([x, bias, gamma, beta, rm, rv, scale, want, got]);
+  });
+
+  test('blog-cnn: fused and composed blocks give the same loss, gradients and running statistics', async () => {
+    await useBackend(backend);
+    const fusedModel = createModel('blog-cnn', { seed: 4, fused: true });
+    const plain = createModel('blog-cnn', { seed: 4, fused: false });
+    const xs = tf.randomUniform([6, 28, 28, 1], -0.5, 1.5, 'float32', 9) as tf.Tensor4D;
+    const ys = tf.tensor1d([0, 1, 2, 3, 4, 5], 'int32');
+    const step = (model: typeof plain) => {
+      const out = tf.variableGrads(
+        () => crossEntropy(model.forward(xs, { training: true, dropout: new Mulberry32(3) }), ys),
+        model.trainableVariables(),
+      );
+      model.commitStatistics();
+      return out;
+    };
+    try {
+      const a = step(fusedModel);
+      const b = step(plain);
+      expect(relError(a.value, b.value)).toBeLessThanOrEqual(1e-4);
+      const names = (m: typeof plain) => m.tensors().map((t) => t.name);
+      expect(names(fusedModel)).toEqual(names(plain));
+      const tensors = plain.tensors();
+      fusedModel.tensors().forEach((t, i) => {
+        const other = tensors[i]!;
+        if (t.trainable) {
+          const ga = a.grads[t.variable.name]!;
+          const gb = b.grads[other.variable.name]!;
+          expect(relError(ga, gb), t.name).toBeLessThanOrEqual(1e-4);
+        } else {
+          expect(relError(t.variable, other.variable), t.name).toBeLessThanOrEqual(1e-4);
+        }
+      });
+      const ea = fusedModel.forward(xs, { training: false });
+      const eb = plain.forward(xs, { training: false });
+      expect(relError(ea, eb)).toBeLessThanOrEqual(1e-4);
+      tf.dispose([a.value, b.value, ea, eb, ...Object.values(a.grads), ...Object.values(b.grads)]);
+    } finally {
+      tf.dispose([xs, ys]);
+      fusedModel.dispose();
+      plain.dispose();
+    }
+  });
+
+  test('no tensors leak from a fused training step', async () => {
+    await useBackend(backend);
+    const model = createModel('blog-cnn', { seed: 1 });
+    const xs = tf.randomUniform([2, 28, 28, 1], -0.5, 1.5, 'float32', 2) as tf.Tensor4D;
+    const ys = tf.tensor1d([3, 7], 'int32');
+    const before = tf.memory().numTensors;
+    const { value, grads } = tf.variableGrads(
+      () => crossEntropy(model.forward(xs, { training: true, dropout: new Mulberry32(1) }), ys),
+      model.trainableVariables(),
+    );
+    model.commitStatistics();
+    tf.dispose([value, ...Object.values(grads)]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([xs, ys]);
+    model.dispose();
+  });
+});
+
+test('wasm: the SIMD kernels agree with the JavaScript loops (forward, eval form and gradients)', async () => {
+  await useBackend('wasm');
+  const { x, bias, gamma, beta, r } = randomInputs([8, 14, 14, 32], 60);
+  const rm = tf.randomUniform([32], -0.2, 0.4, 'float32', 61);
+  const scale = tf.randomUniform([32], 0.5, 2, 'float32', 62);
+  const run = () => {
+    const { y, mean, variance } = biasLeakyBatchNorm(x, bias, gamma, beta, SLOPE, EPS);
+    const grads = tf.grads((a, b, g, e) =>
+      tf.sum(tf.mul(biasLeakyBatchNorm(a as tf.Tensor4D, b!, g!, e!, SLOPE, EPS).y, r)),
+    )([x, bias, gamma, beta]);
+    return [y, mean, variance, biasLeakyAffine(x, bias, rm, scale, beta, SLOPE), ...grads];
+  };
+  const simd = run();
+  setFusedBlockSimd(false);
+  let plain: tf.Tensor[];
+  try {
+    plain = run();
+  } finally {
+    setFusedBlockSimd(true);
+  }
+  simd.forEach((t, i) => {
+    expect(relError(t, plain[i]!), `output ${i}`).toBeLessThanOrEqual(1e-5);
+  });
+  tf.dispose([x, bias, gamma, beta, r, rm, scale, ...simd, ...plain]);
+});
+
+test('src/models/fused-simd-wasm.ts is the assembled fused-simd.wat', () => {
+  const script = fileURLToPath(new URL('../scripts/build-simd.mjs', import.meta.url));
+  const run = spawnSync(process.execPath, [script, '--check'], { encoding: 'utf8' });
+  expect(run.stderr).toBe('');
+  expect(run.status).toBe(0);
+});
