@@ -1,4 +1,9 @@
-export { conv2dFilterGradViaConv, conv2dInputGradViaConv, type InputGradMethod } from './fixes/conv2d.js';
+export {
+  conv2dFilterGradViaConv,
+  conv2dFilterGradViaMatMul,
+  conv2dInputGradViaConv,
+  type InputGradMethod,
+} from './fixes/conv2d.js';
 export {
   activeFixes,
   defaultFixes,

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   activeFixes,
   conv2dFilterGradViaConv,
+  conv2dFilterGradViaMatMul,
   conv2dInputGradViaConv,
   installTrainingFixes,
   maxPoolBackprop,
@@ -75,6 +76,13 @@ describe('conv gradients expressed as conv2d, vs stock kernels on cpu', () => {
         expect(relErr(dw.dataSync(), stock.dw.dataSync())).toBeLessThan(1e-5);
         const dx = conv2dInputGradViaConv(dy, w, c.x, c.strides, c.pad);
         const strided = Array.isArray(c.strides) ? c.strides.some((s) => s !== 1) : c.strides !== 1;
+        const dwMatMul = conv2dFilterGradViaMatMul(x, dy, c.w, c.strides, c.pad);
+        if (strided) {
+          expect(dwMatMul).toBeNull();
+        } else {
+          expect(dwMatMul!.shape).toEqual(c.w);
+          expect(relErr(dwMatMul!.dataSync(), stock.dw.dataSync())).toBeLessThan(1e-5);
+        }
         if (strided) {
           expect(dx).toBeNull();
         } else {
@@ -106,6 +114,40 @@ describe('the installed gradient', () => {
       expect(relErr(cpu[0]!, wasm[0]!), `${c.name}: dx`).toBeLessThan(1e-5);
       expect(relErr(cpu[1]!, wasm[1]!), `${c.name}: dW`).toBeLessThan(1e-5);
     }
+  });
+
+  it('on wasm, the matMul filter gradient (small c_in) matches cpu stock, by default for c_in = 1', async () => {
+    const withOne = [
+      ...cases,
+      {
+        name: '3x3 s1 same, c_in 1 (the first layer)',
+        x: [4, 12, 12, 1] as S4,
+        w: [3, 3, 1, 8] as S4,
+        strides: 1,
+        pad: 'same' as Pad,
+      },
+    ];
+    for (const maxChannels of [undefined, 64]) {
+      installTrainingFixes('wasm', { convFilterGradMatMulMaxChannels: maxChannels });
+      uninstallTrainingFixes('cpu');
+      for (const [i, c] of withOne.entries()) {
+        const f = (x: tf.Tensor, w: tf.Tensor, r: tf.Tensor) =>
+          tf.sum(tf.mul(r, tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.strides, c.pad)));
+        const yShape = tf.tidy(
+          () => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.w) as tf.Tensor4D, c.strides, c.pad).shape,
+        );
+        const inputs = [
+          input(c.x, randn(c.x, 1500 + i)),
+          input(c.w, randn(c.w, 1600 + i)),
+          input(yShape, randn(yShape, 1700 + i)),
+        ];
+        const cpu = await gradsOn('cpu', f, inputs);
+        const wasm = await gradsOn('wasm', f, inputs);
+        expect(relErr(cpu[0]!, wasm[0]!), `${c.name}: dx`).toBeLessThan(1e-5);
+        expect(relErr(cpu[1]!, wasm[1]!), `${c.name}: dW`).toBeLessThan(1e-5);
+      }
+    }
+    installTrainingFixes('wasm');
   });
 
   it('makes conv2dTranspose trainable on wasm (filter gradient of Conv2DBackpropInput)', async () => {
