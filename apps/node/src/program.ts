@@ -59,7 +59,7 @@ interface CommonOptions {
   json?: boolean;
   quiet?: boolean;
   out?: string;
-  plugin?: string[];
+  optimizerPackage?: string[];
   opt?: Record<string, unknown>;
 }
 
@@ -114,33 +114,43 @@ function addCommon(cmd: Command): Command {
     .option('--out <dir>', 'write steps.csv, steps.json, results.json and SVG loss plots to <dir>')
     .option('-q, --quiet', 'no progress output on stderr')
     .option(
-      '--plugin <module>',
-      'import a package that registers more optimizers, repeatable',
+      '--optimizer-package <module>',
+      'import a package (or ./file.js) that registers more optimizers, repeatable; an unknown --optimizer NAME is looked for in @gradsign/optim-NAME first',
       (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
     );
 }
 
-async function loadPlugins(modules: readonly string[] | undefined): Promise<void> {
-  for (const name of modules ?? []) {
+/** Imports a module by path, by name from the CLI's own dependencies, or by name from the working directory. */
+async function importModule(name: string): Promise<void> {
+  try {
+    await import(/^\.{0,2}\//.test(name) ? pathToFileURL(resolve(name)).href : name);
+  } catch (first) {
     try {
-      await import(/^\.{0,2}\//.test(name) ? pathToFileURL(resolve(name)).href : name);
-    } catch (first) {
-      try {
-        const require = createRequire(join(process.cwd(), 'package.json'));
-        await import(pathToFileURL(require.resolve(name)).href);
-      } catch {
-        throw new UsageError(`cannot import plugin '${name}': ${(first as Error).message}`);
-      }
+      const require = createRequire(join(process.cwd(), 'package.json'));
+      await import(pathToFileURL(require.resolve(name)).href);
+    } catch {
+      throw first;
     }
   }
 }
 
-function checkOptimizer(name: string): void {
+async function loadOptimizerPackages(modules: readonly string[] | undefined): Promise<void> {
+  for (const name of modules ?? []) {
+    await importModule(name).catch((error: Error) => {
+      throw new UsageError(`cannot import optimizer package '${name}': ${error.message}`);
+    });
+  }
+}
+
+/** An optimizer that is not registered yet is looked for in the package `@gradsign/optim-<name>`. */
+async function ensureOptimizer(name: string): Promise<void> {
+  if (getOptimizerEntry(name)) return;
+  if (/^[a-z][a-z0-9-]*$/.test(name)) await importModule(`@gradsign/optim-${name}`).catch(() => undefined);
   if (!getOptimizerEntry(name)) {
     throw new UsageError(
       `unknown optimizer '${name}'; registered optimizers: ${listOptimizers()
         .map((o) => o.name)
-        .join(', ')} (load more with --plugin <package>)`,
+        .join(', ')} (install @gradsign/optim-${name}, or load a package with --optimizer-package <package>)`,
     );
   }
 }
@@ -277,7 +287,7 @@ function mergeResumeConfig(ckpt: Checkpoint, opts: RunOptions, cmd: Command): Tr
 }
 
 async function runCommand(ctx: Context, opts: RunOptions, cmd: Command): Promise<number> {
-  await loadPlugins(opts.plugin);
+  await loadOptimizerPackages(opts.optimizerPackage);
   const checkpoint = opts.resume ? await loadCheckpoint(opts.resume) : undefined;
   const dataMeta = (checkpoint?.meta?.data ?? {}) as {
     dataDir?: string;
@@ -287,9 +297,9 @@ async function runCommand(ctx: Context, opts: RunOptions, cmd: Command): Promise
   let config: TrainConfig;
   if (checkpoint) {
     config = mergeResumeConfig(checkpoint, opts, cmd);
-    checkOptimizer(config.optimizer);
+    await ensureOptimizer(config.optimizer);
   } else {
-    checkOptimizer(opts.optimizer);
+    await ensureOptimizer(opts.optimizer);
     config = resolveConfig({
       model: opts.model,
       optimizer: opts.optimizer,
@@ -409,8 +419,8 @@ function learningRatesFor(opts: SweepOptions, kind: 'sweep' | 'compare'): Record
 }
 
 async function sweepCommand(ctx: Context, opts: SweepOptions, kind: 'sweep' | 'compare'): Promise<number> {
-  await loadPlugins(opts.plugin);
-  for (const name of opts.optimizers) checkOptimizer(name);
+  await loadOptimizerPackages(opts.optimizerPackage);
+  for (const name of opts.optimizers) await ensureOptimizer(name);
   const seeds = Array.from({ length: opts.seeds }, (_, i) => opts.firstSeed + i);
   const learningRates = learningRatesFor(opts, kind);
   const base = {

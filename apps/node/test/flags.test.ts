@@ -38,6 +38,15 @@ describe('bad flags exit with code 2 and say what is wrong', () => {
     const s = await runCli(['compare', '--optimizers', 'gradsign,nosuchopt']);
     expect(s.code).toBe(2);
     expect(s.stderr).toMatch(/unknown optimizer 'nosuchopt'/);
+    expect(s.stderr).toMatch(
+      /install @gradsign\/optim-nosuchopt, or load a package with --optimizer-package/,
+    );
+  });
+
+  test('an optimizer package that cannot be imported is a usage error', async () => {
+    const r = await runCli(['run', '--optimizer-package', '@gradsign/optim-nosuchpackage']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cannot import optimizer package '@gradsign\/optim-nosuchpackage'/);
   });
 
   test('an unknown optimizer option is rejected by the optimizer', async () => {

@@ -22,6 +22,46 @@ function jsonLines(stdout: string): Record<string, unknown>[] {
 }
 
 describe('gradsign run', () => {
+  test('finds contributed optimizers by name in @gradsign/optim-<name>, or through --optimizer-package', async () => {
+    const lion = await runCli([
+      'run',
+      ...tiny,
+      '--steps',
+      '5',
+      '--optimizer',
+      'lion',
+      '--lr',
+      '0.0003',
+      '--backend',
+      'cpu',
+      '--json',
+    ]);
+    expect(lion.code).toBe(0);
+    expect(jsonLines(lion.stdout)[0]).toMatchObject({ optimizer: 'lion', steps: 5 });
+    const plugin = join(dir, 'my-optimizer.mjs');
+    const core = import.meta.resolve('@gradsign/optim-core');
+    await writeFile(
+      plugin,
+      `import { registerOptimizer, SGD } from '${core}';\n` +
+        `registerOptimizer({ name: 'mysgd', description: 'test', defaults: { learningRate: 0.01 }, create: (c) => new SGD(c) });\n`,
+    );
+    const custom = await runCli([
+      'run',
+      ...tiny,
+      '--steps',
+      '3',
+      '--optimizer',
+      'mysgd',
+      '--optimizer-package',
+      plugin,
+      '--backend',
+      'cpu',
+      '--json',
+    ]);
+    expect(custom.code).toBe(0);
+    expect(jsonLines(custom.stdout)[0]).toMatchObject({ optimizer: 'mysgd', stateBytes: 0 });
+  });
+
   test('--backend tensorflow, which cannot load here, falls back, says why, and the run completes', async () => {
     const r = await runCli(['run', ...tiny, '--steps', '5', '--backend', 'tensorflow', '--json']);
     expect(r.code).toBe(0);
