@@ -9,6 +9,7 @@ import {
   crossEntropy,
   setFusedBlockSimd,
 } from '../src/index.js';
+import { compile as compileSimd } from '../src/models/fused-simd.js';
 import { Mulberry32 } from '../src/random.js';
 import { useBackend } from './helpers.js';
 
@@ -213,4 +214,18 @@ test('src/models/fused-simd-wasm.ts is the assembled fused-simd.wat', () => {
   const run = spawnSync(process.execPath, [script, '--check'], { encoding: 'utf8' });
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);
+});
+
+describe('the SIMD module links to the wasm backend of any build', () => {
+  test('an ordinary memory (Node, no threads) and a shared one (threaded build in isolated pages)', () => {
+    for (const shared of [false, true]) {
+      const module = compileSimd(shared);
+      expect(module, `shared=${shared}`).not.toBeNull();
+      const memory = new WebAssembly.Memory({ initial: 1, maximum: 256, shared });
+      expect(() => new WebAssembly.Instance(module!, { env: { memory } })).not.toThrow();
+      // An import links only to a memory of its own kind, hence the two builds.
+      const other = new WebAssembly.Memory({ initial: 1, maximum: 256, shared: !shared });
+      expect(() => new WebAssembly.Instance(module!, { env: { memory: other } })).toThrow();
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { FUSED_SIMD_WASM_BASE64 } from './fused-simd-wasm.js';
+import { FUSED_SIMD_SHARED_WASM_BASE64, FUSED_SIMD_WASM_BASE64 } from './fused-simd-wasm.js';
 
 /**
  * The fused block kernels as WebAssembly SIMD (fused-simd.wat), instantiated on the tfjs wasm backend's own
@@ -80,19 +80,23 @@ interface Simd {
 }
 
 const instances = new WeakMap<object, Simd | null>();
-let compiled: WebAssembly.Module | null | undefined;
+const compiled = new Map<boolean, WebAssembly.Module | null>();
 
-function compile(): WebAssembly.Module | null {
-  if (compiled !== undefined) return compiled;
+/** The module for a shared (threaded backend) or an ordinary memory: an import links only to its own kind. */
+export function compile(shared: boolean): WebAssembly.Module | null {
+  const cached = compiled.get(shared);
+  if (cached !== undefined) return cached;
+  let module: WebAssembly.Module | null = null;
   try {
-    const bin = atob(FUSED_SIMD_WASM_BASE64);
+    const bin = atob(shared ? FUSED_SIMD_SHARED_WASM_BASE64 : FUSED_SIMD_WASM_BASE64);
     const bytes = new Uint8Array(bin.length);
     for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    module = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
   } catch {
-    compiled = null;
+    module = null;
   }
-  return compiled;
+  compiled.set(shared, module);
+  return module;
 }
 
 /** The SIMD kernels bound to this wasm backend's memory, or null when they cannot run there. */
@@ -102,7 +106,11 @@ export function simdFor(backend: WasmBackendLike): Simd | null {
   let simd: Simd | null = null;
   const m = backend.wasm;
   const memory = m?.asm?.memory ?? m?.wasmMemory;
-  const module = typeof WebAssembly === 'object' ? compile() : null;
+  const shared =
+    memory instanceof WebAssembly.Memory &&
+    typeof SharedArrayBuffer === 'function' &&
+    memory.buffer instanceof SharedArrayBuffer;
+  const module = typeof WebAssembly === 'object' ? compile(shared) : null;
   if (
     module != null &&
     memory instanceof WebAssembly.Memory &&
