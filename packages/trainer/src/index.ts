@@ -22,6 +22,7 @@ export { type EvalResult, type EvaluateOptions, evaluate } from './evaluate.js';
 export { crossEntropy, crossEntropyPerExample } from './loss.js';
 export {
   BatchNorm,
+  type BatchShard,
   BIAS_LEAKY_AFFINE,
   BIAS_LEAKY_BN,
   BIAS_LEAKY_BN_GRAD,
@@ -44,8 +45,24 @@ export {
   registerFusedBlockKernels,
   setFusedBlockSimd,
 } from './models/index.js';
+export {
+  activeReplicaGroup,
+  type ReplicaGroup,
+  ReplicaGroupError,
+  SharedReplicaGroup,
+  withReplicaGroup,
+} from './parallel/group.js';
+export type { EvalPart, ReplicaInfo, ReplicaReply, ReplicaRequest } from './parallel/protocol.js';
+export { createReplica } from './parallel/replica.js';
 export { deriveSeed, dropoutMask, uniformArray } from './random.js';
-export { median, runTrainer, type TrainOptions, type TrainResult, train } from './run.js';
+export {
+  median,
+  type RunnableTrainer,
+  runTrainer,
+  type TrainOptions,
+  type TrainResult,
+  train,
+} from './run.js';
 export {
   displayName,
   formatAccuracy,

@@ -1,4 +1,5 @@
 import type { TrainConfig } from './config.js';
+import type { EvalResult, EvaluateOptions } from './evaluate.js';
 import { type StepRecord, Trainer, type TrainerData, type TrainerOptions } from './trainer.js';
 
 export interface TrainOptions extends TrainerOptions {
@@ -14,10 +15,28 @@ export interface TrainOptions extends TrainerOptions {
   readonly signal?: AbortSignal;
 }
 
+/** What `runTrainer` needs of a trainer: `Trainer` and `ParallelTrainer` (from '@gradsign/trainer/node') fit. */
+export interface RunnableTrainer {
+  readonly config: TrainConfig;
+  readonly data: TrainerData;
+  readonly backend: string;
+  readonly step: number;
+  readonly done: boolean;
+  readonly trainSeconds: number;
+  /** Threads that train data-parallel (absent: one). */
+  readonly workers?: number;
+  paramCount(): number;
+  stateBytes(): number;
+  run(options?: { readonly until?: number; readonly signal?: AbortSignal }): AsyncGenerator<StepRecord>;
+  evaluate(options?: EvaluateOptions): Promise<EvalResult>;
+}
+
 /** The outcome of one run, in the form the CLI prints as a JSON line. */
 export interface TrainResult {
   readonly config: TrainConfig;
   readonly backend: string;
+  /** Replica threads that trained it (1, or absent, unless data-parallel). */
+  readonly workers?: number;
   /** Trainable parameters of the model. */
   readonly params: number;
   /** Bytes of optimizer state at the end (what `tf.memory()` counts). */
@@ -53,7 +72,7 @@ export function median(values: readonly number[]): number {
  * Step records before a resume are not part of `losses`.
  */
 export async function runTrainer(
-  trainer: Trainer,
+  trainer: RunnableTrainer,
   options: Omit<TrainOptions, 'config' | 'data'> = {},
 ): Promise<TrainResult> {
   const losses: number[] = [];
@@ -76,7 +95,8 @@ export async function runTrainer(
   return {
     config: trainer.config,
     backend: trainer.backend,
-    params: trainer.model.paramCount(),
+    workers: trainer.workers ?? 1,
+    params: trainer.paramCount(),
     stateBytes: trainer.stateBytes(),
     steps: trainer.step,
     stopped,

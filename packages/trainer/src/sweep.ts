@@ -1,5 +1,5 @@
 import { REFERENCE_LR_GRID, resolveConfig, type TrainConfig } from './config.js';
-import { runTrainer, type TrainResult } from './run.js';
+import { type RunnableTrainer, runTrainer, type TrainResult } from './run.js';
 import { type StepRecord, Trainer, type TrainerData } from './trainer.js';
 
 /** One run of a sweep. */
@@ -25,6 +25,14 @@ export interface SweepOptions {
   readonly onStep?: (run: SweepRun, record: StepRecord) => void | Promise<void>;
   readonly onEvalProgress?: (run: SweepRun, done: number, total: number) => void;
   readonly signal?: AbortSignal;
+  /**
+   * Makes each run's trainer (default `Trainer.create`); e.g. a `ParallelTrainer` from '@gradsign/trainer/node'
+   * for data-parallel runs.
+   */
+  readonly createTrainer?: (
+    config: Partial<TrainConfig>,
+    data: TrainerData,
+  ) => Promise<RunnableTrainer & { dispose(): void }>;
 }
 
 /** The runs of a sweep, in order: optimizer, then learning rate, then seed. Validates every config up front. */
@@ -58,10 +66,15 @@ export async function* sweep(
   for (const run of sweepPlan(options)) {
     if (options.signal?.aborted) return;
     await options.onRunStart?.(run);
-    const trainer = Trainer.create({
-      config: { ...options.base, optimizer: run.optimizer, learningRate: run.learningRate, seed: run.seed },
-      data: options.data,
-    });
+    const config = {
+      ...options.base,
+      optimizer: run.optimizer,
+      learningRate: run.learningRate,
+      seed: run.seed,
+    };
+    const trainer = options.createTrainer
+      ? await options.createTrainer(config, options.data)
+      : Trainer.create({ config, data: options.data });
     try {
       const { onStep, onEvalProgress } = options;
       const result = await runTrainer(trainer, {

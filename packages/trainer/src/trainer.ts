@@ -7,7 +7,8 @@ import { CheckpointError, TrainerError } from './errors.js';
 import { type EvalResult, type EvaluateOptions, evaluate } from './evaluate.js';
 import { crossEntropy } from './loss.js';
 import { createModel } from './models/index.js';
-import type { Model } from './models/model.js';
+import type { BatchShard, Model } from './models/model.js';
+import { type ReplicaGroup, withReplicaGroup } from './parallel/group.js';
 import { deriveSeed, Mulberry32, STREAM_DROPOUT } from './random.js';
 
 /** The data a run trains and evaluates on. */
@@ -38,6 +39,11 @@ export interface TrainerOptions {
   /** Missing fields take the reference protocol's values (see `resolveConfig`). */
   readonly config?: Partial<TrainConfig>;
   readonly data: TrainerData;
+  /**
+   * Data-parallel training: this trainer is one replica of the group and trains on its share of every batch
+   * (see `ParallelTrainer` in '@gradsign/trainer/node', which sets this up over worker threads).
+   */
+  readonly replica?: ReplicaGroup;
 }
 
 /** Resolves on the next turn of the event loop (setImmediate in Node, a MessageChannel message elsewhere). */
@@ -97,13 +103,24 @@ export class Trainer {
   private trainMs = 0;
   private disposed = false;
 
-  private constructor(config: TrainConfig, data: TrainerData) {
+  private readonly replica: ReplicaGroup | null;
+
+  private constructor(config: TrainConfig, data: TrainerData, replica?: ReplicaGroup) {
     this.config = config;
     this.data = data;
+    this.replica = replica && replica.count > 1 ? replica : null;
+    if (this.replica && this.replica.count > config.batchSize) {
+      throw new TrainerError(
+        'invalid-config',
+        `cannot split batches of ${config.batchSize} over ${this.replica.count} replicas`,
+      );
+    }
     this.dataset = new Dataset(data.train, { batchSize: config.batchSize, seed: config.seed });
     this.dropout = new Mulberry32(deriveSeed(config.seed, STREAM_DROPOUT));
     this.model = createModel(config.model, { seed: config.seed, ...config.modelOptions });
     try {
+      const problem = this.replica ? this.model.dataParallelProblem() : null;
+      if (problem) throw new TrainerError('invalid-config', problem);
       this.optimizer = makeOptimizer(config);
     } catch (error) {
       this.model.dispose();
@@ -113,7 +130,7 @@ export class Trainer {
 
   /** A fresh run. */
   static create(options: TrainerOptions): Trainer {
-    return new Trainer(resolveConfig(options.config), options.data);
+    return new Trainer(resolveConfig(options.config), options.data, options.replica);
   }
 
   /**
@@ -122,7 +139,7 @@ export class Trainer {
    */
   static async restore(
     checkpoint: Checkpoint,
-    options: { readonly data: TrainerData; readonly steps?: number },
+    options: { readonly data: TrainerData; readonly steps?: number; readonly replica?: ReplicaGroup },
   ): Promise<Trainer> {
     let config: TrainConfig;
     try {
@@ -133,7 +150,7 @@ export class Trainer {
         `checkpoint config is not usable: ${(error as Error).message}`,
       );
     }
-    const trainer = new Trainer(config, options.data);
+    const trainer = new Trainer(config, options.data, options.replica);
     try {
       await trainer.load(checkpoint);
     } catch (error) {
@@ -163,6 +180,11 @@ export class Trainer {
     return tf.getBackend();
   }
 
+  /** Trainable parameters of the model. */
+  paramCount(): number {
+    return this.model.paramCount();
+  }
+
   /** The bytes the optimizer state really holds. */
   stateBytes(): number {
     return this.optimizer.stateBytes();
@@ -172,26 +194,47 @@ export class Trainer {
   async trainStep(): Promise<StepRecord> {
     this.checkAlive();
     const start = performance.now();
-    const batch = this.dataset.nextBatch();
+    const full = this.dataset.nextBatch();
+    const batch: { xs: tf.Tensor4D; ys: tf.Tensor1D; shard?: BatchShard } = this.replica
+      ? this.shardOf(full, this.replica)
+      : full;
     const epoch = this.dataset.epoch;
-    let loss: tf.Scalar | undefined;
+    let lossValue: number;
     try {
-      const { value, grads } = tf.variableGrads(
-        () => crossEntropy(this.model.forward(batch.xs, { training: true, dropout: this.dropout }), batch.ys),
-        this.model.trainableVariables(),
+      const { value, grads } = withReplicaGroup(this.replica, () =>
+        tf.variableGrads(() => {
+          const logits = this.model.forward(batch.xs, {
+            training: true,
+            dropout: this.dropout,
+            ...(batch.shard ? { shard: batch.shard } : {}),
+          });
+          const loss = crossEntropy(logits, batch.ys);
+          // A replica's loss is its rows' share of the batch mean, so that the replicas' gradients add up.
+          return batch.shard ? tf.mul(loss, batch.xs.shape[0] / batch.shard.total) : loss;
+        }, this.model.trainableVariables()),
       );
-      loss = value;
-      this.optimizer.applyGradients(grads);
-      tf.dispose(grads);
+      let update = grads;
+      if (this.replica) {
+        const summed = this.sumOverReplicas(this.replica, grads, value);
+        tf.dispose(grads);
+        update = summed.grads;
+        lossValue = summed.loss;
+        value.dispose();
+      } else {
+        lossValue = (await value.data())[0]!;
+        value.dispose();
+      }
+      this.optimizer.applyGradients(update);
+      tf.dispose(update);
       this.model.commitStatistics();
     } catch (error) {
       this.model.discardStatistics();
+      // Replicas waiting for this one in the same step must not wait forever.
+      this.replica?.abort();
       throw error;
     } finally {
       tf.dispose([batch.xs, batch.ys]);
     }
-    const lossValue = (await loss.data())[0]!;
-    loss.dispose();
     const ms = performance.now() - start;
     this.stepsDone += 1;
     this.trainMs += ms;
@@ -204,6 +247,46 @@ export class Trainer {
       epoch,
       elapsedSeconds: this.trainMs / 1000,
     };
+  }
+
+  /** This replica's rows of a batch (the same rows whatever the backend; the rest are disposed). */
+  private shardOf(
+    batch: { xs: tf.Tensor4D; ys: tf.Tensor1D },
+    group: ReplicaGroup,
+  ): { xs: tf.Tensor4D; ys: tf.Tensor1D; shard: BatchShard } {
+    const total = batch.xs.shape[0];
+    const offset = Math.floor((group.index * total) / group.count);
+    const rows = Math.floor(((group.index + 1) * total) / group.count) - offset;
+    const xs = tf.slice(batch.xs, [offset, 0, 0, 0], [rows, -1, -1, -1]);
+    const ys = tf.slice(batch.ys, [offset], [rows]);
+    tf.dispose([batch.xs, batch.ys]);
+    return { xs, ys, shard: { offset, total } };
+  }
+
+  /** The gradients and loss summed over the replica group (every replica gets the same values). */
+  private sumOverReplicas(
+    group: ReplicaGroup,
+    grads: tf.NamedTensorMap,
+    loss: tf.Scalar,
+  ): { grads: tf.NamedTensorMap; loss: number } {
+    const names = this.model.trainableVariables().map((v) => v.name);
+    const size = names.reduce((n, name) => n + grads[name]!.size, 0);
+    const flat = new Float64Array(size + 1);
+    let offset = 0;
+    for (const name of names) {
+      flat.set(grads[name]!.dataSync() as Float32Array, offset);
+      offset += grads[name]!.size;
+    }
+    flat[size] = loss.dataSync()[0]!;
+    group.allReduceSum(flat);
+    const out: tf.NamedTensorMap = {};
+    offset = 0;
+    for (const name of names) {
+      const g = grads[name]!;
+      out[name] = tf.tensor(Float32Array.from(flat.subarray(offset, offset + g.size)), g.shape, 'float32');
+      offset += g.size;
+    }
+    return { grads: out, loss: flat[size]! };
   }
 
   /**

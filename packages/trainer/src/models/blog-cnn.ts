@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Mulberry32 } from '../random.js';
-import { biasLeakyAffine, biasLeakyBatchNorm, fusedBlockAvailable } from './fused.js';
+import { biasLeakyAffine, biasLeakyBatchNorm, FUSED_BACKENDS, fusedBlockAvailable } from './fused.js';
 import { BatchNorm, defaultInitBound, dropout, type ForwardOptions, Model, stage } from './model.js';
 
 const WIDTH = 32;
@@ -68,6 +68,13 @@ export class BlogCnn extends Model {
     };
   }
 
+  override dataParallelProblem(): string | null {
+    if (this.fused && fusedBlockAvailable()) return null;
+    return `data-parallel training of blog-cnn needs its fused BatchNorm kernels, which run on ${FUSED_BACKENDS.join(
+      ' and ',
+    )} with the fused option on (backend: ${tf.getBackend()}, fused: ${this.fused})`;
+  }
+
   private block(x: tf.Tensor4D, index: number, options: ForwardOptions): tf.Tensor4D {
     const { kernel, bias, bn } = this.blocks[index]!;
     if (this.fused && fusedBlockAvailable()) {
@@ -77,9 +84,16 @@ export class BlogCnn extends Model {
           return biasLeakyAffine(conv, bias, bn.runningMean, bn.evalScale(), bn.beta, SLOPE);
         }
         const { y, mean, variance } = biasLeakyBatchNorm(conv, bias, bn.gamma, bn.beta, SLOPE, bn.eps);
-        bn.record(mean, variance, conv.shape[0] * conv.shape[1] * conv.shape[2], this.pendingStats);
+        // The statistics are the whole batch's (in data-parallel training, over all replicas' rows).
+        const rows = options.shard?.total ?? conv.shape[0];
+        bn.record(mean, variance, rows * conv.shape[1] * conv.shape[2], this.pendingStats);
         return y;
       });
+    }
+    if (options.shard && options.training) {
+      throw new Error(
+        'data-parallel training of blog-cnn needs the fused BatchNorm kernels (cpu or wasm, fused not false)',
+      );
     }
     return stage(options.training, () => {
       const conv = tf.add(tf.conv2d(x, kernel as tf.Tensor4D, 1, 'same'), bias) as tf.Tensor4D;

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import { allReduceActive, withCount } from '../parallel/group.js';
 import { FUSED_SIMD_SHARED_WASM_BASE64, FUSED_SIMD_WASM_BASE64 } from './fused-simd-wasm.js';
 
 /**
@@ -158,15 +159,18 @@ export function simdForward(
     new Float64Array(buf, acc, 2 * C).fill(0);
     new Float32Array(buf, part, 2 * C).fill(0);
     simd.fn.fwdStats(ptr(backend, x), ptr(backend, bias), ptr(backend, y), acc, part, npos, C, slope);
-    const sums = new Float64Array(simd.memory.buffer, acc, 2 * C);
+    // Whole-batch statistics in data-parallel training: every replica's sums and counts.
+    const sums = withCount([new Float64Array(simd.memory.buffer, acc, 2 * C)], npos);
+    allReduceActive(sums);
+    const count = sums[2 * C]!;
     const p = new Float32Array(simd.memory.buffer, params, 3 * C);
     const g = backend.typedArrayFromHeap(gamma);
     const b = backend.typedArrayFromHeap(beta);
     const meanOut = backend.typedArrayFromHeap(meanT);
     const varOut = backend.typedArrayFromHeap(varT);
     for (let c = 0; c < C; c++) {
-      const m = sums[c]! / npos;
-      const v = Math.max(sums[C + c]! / npos - m * m, 0);
+      const m = sums[c]! / count;
+      const v = Math.max(sums[C + c]! / count - m * m, 0);
       meanOut[c] = m;
       varOut[c] = v;
       p[c] = m;
@@ -216,6 +220,10 @@ export function simdBackward(
     simd.fn.bwdStats(pdy, px, pb, pm, inv, acc, part, npos, C, slope);
     buf = simd.memory.buffer;
     const sums = new Float64Array(buf, acc, 2 * C);
+    // dγ and dβ are this replica's share; dx needs the whole batch's sums (data-parallel training).
+    const global = withCount([sums], npos);
+    allReduceActive(global);
+    const count = global[2 * C]!;
     const g = backend.typedArrayFromHeap(gamma);
     const p = new Float32Array(buf, k, 3 * C);
     const dgamma = backend.typedArrayFromHeap(dgammaT);
@@ -226,8 +234,8 @@ export function simdBackward(
       dbeta[c] = sdy;
       dgamma[c] = sdyx;
       p[c] = g[c]! * invv[c]!;
-      p[C + c] = sdy / npos;
-      p[2 * C + c] = sdyx / npos;
+      p[C + c] = global[c]! / count;
+      p[2 * C + c] = global[C + c]! / count;
     }
     sums.fill(0);
     simd.fn.bwdDx(pdy, px, pb, pm, inv, k, m1, m2, ptr(backend, dx), acc, part, npos, C, slope);

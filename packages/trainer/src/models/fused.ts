@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { allReduceActive, withCount } from '../parallel/group.js';
 import { simdBackward, simdFor, simdForward, simdLeakyAffine, type WasmBackendLike } from './fused-simd.js';
 
 /**
@@ -101,7 +102,10 @@ function withArrays(
   throw new Error('fused block kernels run on the cpu and wasm backends only');
 }
 
-/** Training forward. Outputs y (like x), the batch mean and the biased batch variance (both [C]). */
+/**
+ * Training forward. Outputs y (like x), the batch mean and the biased batch variance (both [C]). Inside a
+ * data-parallel step the statistics are those of the whole batch, summed over the replica group.
+ */
 export function biasLeakyBatchNormForward(
   x: Float32Array,
   bias: Float32Array,
@@ -130,13 +134,17 @@ export function biasLeakyBatchNormForward(
       sumSq[c] = sumSq[c]! + a * a;
     }
   }
+  // In data-parallel training the statistics are over the whole batch: the sums and counts of all replicas.
+  const global = withCount([sum, sumSq], n);
+  allReduceActive(global);
+  const count = global[2 * C]!;
   const mean = new Float64Array(C);
   const scale = new Float64Array(C);
   const shift = new Float64Array(C);
   for (let c = 0; c < C; c++) {
-    const m = sum[c]! / n;
+    const m = global[c]! / count;
     // Σa² in float64 over at most a few hundred thousand float32 values: the cancellation is harmless here.
-    const v = Math.max(sumSq[c]! / n - m * m, 0);
+    const v = Math.max(global[C + c]! / count - m * m, 0);
     mean[c] = m;
     meanOut[c] = m;
     varOut[c] = v;
@@ -183,6 +191,11 @@ export function biasLeakyBatchNormBackward(
       sdyx[c] = sdyx[c]! + g * (a - mean[c]!) * inv[c]!;
     }
   }
+  // γ's and β's gradients are this replica's share (the trainer sums gradients over replicas); dx needs the
+  // whole batch's sums.
+  const global = withCount([sdy, sdyx], n);
+  allReduceActive(global);
+  const count = global[2 * C]!;
   const k = new Float64Array(C);
   const m1 = new Float64Array(C);
   const m2 = new Float64Array(C);
@@ -190,8 +203,8 @@ export function biasLeakyBatchNormBackward(
     dbeta[c] = sdy[c]!;
     dgamma[c] = sdyx[c]!;
     k[c] = gamma[c]! * inv[c]!;
-    m1[c] = sdy[c]! / n;
-    m2[c] = sdyx[c]! / n;
+    m1[c] = global[c]! / count;
+    m2[c] = global[C + c]! / count;
   }
   const sdz = new Float64Array(C);
   // Pass 2: dz, and Σdz for the bias.

@@ -64,6 +64,7 @@ export {
 export { Mlp } from './mlp.js';
 export {
   BatchNorm,
+  type BatchShard,
   defaultInitBound,
   type ForwardOptions,
   Model,

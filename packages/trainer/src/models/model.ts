@@ -8,6 +8,17 @@ export interface ForwardOptions {
   readonly training: boolean;
   /** The dropout random stream; required in training mode by models with dropout. */
   readonly dropout?: Mulberry32;
+  /**
+   * Data-parallel training: the input is rows `offset …` of a batch of `total` rows split over replicas. Dropout
+   * then draws the whole batch's mask and uses this shard's rows, and BatchNorm counts the whole batch.
+   */
+  readonly shard?: BatchShard;
+}
+
+/** Where one replica's rows sit in the whole batch. */
+export interface BatchShard {
+  readonly offset: number;
+  readonly total: number;
 }
 
 /** A model tensor as checkpoints and `Model.tensors()` see it: logical name, not the engine's variable name. */
@@ -151,6 +162,14 @@ export abstract class Model {
     return this.store.tensors;
   }
 
+  /**
+   * Why this model cannot train data-parallel on the active backend, or null when it can. Models whose layers
+   * couple the rows of a batch (BatchNorm) need those layers to synchronise over the replicas.
+   */
+  dataParallelProblem(): string | null {
+    return null;
+  }
+
   /** The variables that get gradients. */
   trainableVariables(): tf.Variable[] {
     return this.store.tensors.filter((t) => t.trainable).map((t) => t.variable);
@@ -205,5 +224,11 @@ export function stage<T extends tf.Tensor>(training: boolean, fn: () => T): T {
 export function dropout(x: tf.Tensor4D, rate: number, options: ForwardOptions): tf.Tensor4D {
   if (!options.training || rate === 0) return x;
   if (!options.dropout) throw new Error('a training forward pass with dropout needs a dropout random stream');
-  return tf.mul(x, tf.tensor(dropoutMask(options.dropout, x.size, rate), x.shape, 'float32'));
+  const shard = options.shard;
+  if (!shard) return tf.mul(x, tf.tensor(dropoutMask(options.dropout, x.size, rate), x.shape, 'float32'));
+  // The whole batch's mask, as one replica would draw it, so the split does not change which values drop.
+  const perRow = x.size / x.shape[0];
+  const mask = dropoutMask(options.dropout, perRow * shard.total, rate);
+  const mine = mask.subarray(perRow * shard.offset, perRow * (shard.offset + x.shape[0]));
+  return tf.mul(x, tf.tensor(mine, x.shape, 'float32'));
 }

@@ -1,0 +1,162 @@
+/**
+ * Replicas of one run on several threads (data-parallel training). Each replica holds the whole model and
+ * optimizer, computes the gradient of its shard of every batch, and the replicas sum what has to be global:
+ * BatchNorm's per-channel sums (so batch statistics are those of the whole batch), the gradients and the loss.
+ * Every replica adds the same numbers in the same order, so all of them apply bit-identical updates.
+ */
+export interface ReplicaGroup {
+  /** This replica's position, 0 … count − 1. */
+  readonly index: number;
+  readonly count: number;
+  /**
+   * Replaces `values` in place by their element-wise sum over all replicas, added in replica order. Blocks until
+   * every replica has called it with an array of the same length. Throws `ReplicaGroupError` once the group is
+   * aborted.
+   */
+  allReduceSum(values: Float32Array | Float64Array): void;
+  /** Marks the group failed, waking replicas that wait in `allReduceSum` (they throw). */
+  abort(): void;
+}
+
+export class ReplicaGroupError extends Error {
+  override readonly name = 'ReplicaGroupError';
+}
+
+// Header (Int32): arrivals at the current barrier, barrier generation, aborted flag.
+const ARRIVED = 0;
+const GENERATION = 1;
+const ABORTED = 2;
+const HEADER_BYTES = 16;
+/** Float64 values per replica per round of an all-reduce; longer arrays go in several rounds. */
+const SLOT_VALUES = 1 << 16;
+/** Spins (cheap checks) before a replica sleeps at a barrier: most waits are a few microseconds long. */
+const SPINS = 4096;
+
+/**
+ * A `ReplicaGroup` over one SharedArrayBuffer, synchronised with Atomics. Create the buffer once with
+ * `SharedReplicaGroup.allocate(count)`, send it to every replica thread and open it there with its index. Works in
+ * Node's worker_threads and in Web Workers of cross-origin-isolated pages.
+ */
+export class SharedReplicaGroup implements ReplicaGroup {
+  private readonly header: Int32Array;
+  private readonly slots: Float64Array[];
+
+  static allocate(count: number): SharedArrayBuffer {
+    if (!Number.isInteger(count) || count < 1)
+      throw new RangeError(`a replica group needs a positive integer count, got ${count}`);
+    return new SharedArrayBuffer(HEADER_BYTES + count * SLOT_VALUES * 8);
+  }
+
+  /** Marks the group in `buffer` failed (for the thread that started the replicas, e.g. when one crashed). */
+  static abort(buffer: SharedArrayBuffer): void {
+    const header = new Int32Array(buffer, 0, HEADER_BYTES / 4);
+    Atomics.store(header, ABORTED, 1);
+    Atomics.notify(header, GENERATION);
+  }
+
+  constructor(
+    buffer: SharedArrayBuffer,
+    readonly index: number,
+    readonly count: number,
+    /** How long a replica waits for the others at one barrier before giving up. */
+    private readonly timeoutMs = 600_000,
+  ) {
+    if (buffer.byteLength !== HEADER_BYTES + count * SLOT_VALUES * 8)
+      throw new RangeError(`the buffer does not hold a group of ${count} replicas`);
+    if (!Number.isInteger(index) || index < 0 || index >= count)
+      throw new RangeError(`replica index ${index} is not in 0…${count - 1}`);
+    this.header = new Int32Array(buffer, 0, HEADER_BYTES / 4);
+    this.slots = Array.from(
+      { length: count },
+      (_, r) => new Float64Array(buffer, HEADER_BYTES + r * SLOT_VALUES * 8, SLOT_VALUES),
+    );
+  }
+
+  allReduceSum(values: Float32Array | Float64Array): void {
+    if (this.count === 1) return;
+    const mine = this.slots[this.index]!;
+    for (let offset = 0; offset < values.length; offset += SLOT_VALUES) {
+      const n = Math.min(SLOT_VALUES, values.length - offset);
+      for (let i = 0; i < n; i++) mine[i] = values[offset + i]!;
+      this.barrier();
+      for (let i = 0; i < n; i++) {
+        let sum = 0;
+        for (let r = 0; r < this.count; r++) sum += this.slots[r]![i]!;
+        values[offset + i] = sum;
+      }
+      // Nobody overwrites a slot for the next round before everyone has read this one.
+      this.barrier();
+    }
+  }
+
+  abort(): void {
+    Atomics.store(this.header, ABORTED, 1);
+    Atomics.notify(this.header, GENERATION);
+  }
+
+  private checkAborted(): void {
+    if (Atomics.load(this.header, ABORTED) !== 0)
+      throw new ReplicaGroupError('another replica of this run failed; the step was not completed');
+  }
+
+  private barrier(): void {
+    const h = this.header;
+    this.checkAborted();
+    const generation = Atomics.load(h, GENERATION);
+    if (Atomics.add(h, ARRIVED, 1) === this.count - 1) {
+      Atomics.store(h, ARRIVED, 0);
+      Atomics.add(h, GENERATION, 1);
+      Atomics.notify(h, GENERATION);
+      return;
+    }
+    for (let i = 0; i < SPINS && Atomics.load(h, GENERATION) === generation; i++);
+    const deadline = Date.now() + this.timeoutMs;
+    while (Atomics.load(h, GENERATION) === generation) {
+      this.checkAborted();
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        this.abort();
+        throw new ReplicaGroupError(
+          `replica ${this.index} waited ${this.timeoutMs / 1000} s for the other replicas; giving up`,
+        );
+      }
+      Atomics.wait(h, GENERATION, generation, Math.min(left, 1000));
+    }
+    this.checkAborted();
+  }
+}
+
+let active: ReplicaGroup | null = null;
+
+/** The group the current training step runs in (null outside data-parallel training). */
+export function activeReplicaGroup(): ReplicaGroup | null {
+  return active;
+}
+
+/** Runs `fn` with `group` as the active replica group (what the BatchNorm kernels synchronise over). */
+export function withReplicaGroup<T>(group: ReplicaGroup | null, fn: () => T): T {
+  const previous = active;
+  active = group;
+  try {
+    return fn();
+  } finally {
+    active = previous;
+  }
+}
+
+/** Sums `values` over the active group's replicas in place; nothing happens outside data-parallel training. */
+export function allReduceActive(values: Float64Array): void {
+  active?.allReduceSum(values);
+}
+
+/** `parts` one after the other, then `count`: what replicas sum for batch statistics. */
+export function withCount(parts: readonly ArrayLike<number>[], count: number): Float64Array {
+  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0) + 1);
+  let offset = 0;
+  for (const p of parts) {
+    for (let i = 0; i < p.length; i++) out[offset + i] = p[i]!;
+    offset += p.length;
+  }
+  out[offset] = count;
+  return out;
+}

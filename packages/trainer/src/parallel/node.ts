@@ -1,0 +1,323 @@
+import { Worker } from 'node:worker_threads';
+import type { ImageSplit } from '@gradsign/datasets';
+import * as tf from '@tensorflow/tfjs-core';
+import type { Checkpoint } from '../checkpoint.js';
+import type { TrainConfig } from '../config.js';
+import { CheckpointError, TrainerError } from '../errors.js';
+import type { EvalResult, EvaluateOptions } from '../evaluate.js';
+import type { StepRecord, TrainerData } from '../trainer.js';
+import { SharedReplicaGroup } from './group.js';
+import type { ReplicaSetup, ReplicaWorkerData } from './node-worker.js';
+import type {
+  EvalPart,
+  ReplicaInfo,
+  ReplicaReply,
+  ReplicaRequest,
+  ReplicaResult,
+  StepDone,
+} from './protocol.js';
+
+export interface ParallelTrainerOptions {
+  /** Missing fields take the reference protocol's values (see `resolveConfig`). */
+  readonly config?: Partial<TrainConfig>;
+  readonly data: TrainerData;
+  /** Replica threads; each batch is split into this many shards (at most the batch size). */
+  readonly workers: number;
+  /** The tfjs backend every replica trains on (default: this thread's active backend). */
+  readonly backend?: string;
+  /**
+   * How each replica thread sets up the backend (and registers optimizer packages): see `ReplicaSetup`. Default:
+   * `selectBackend([backend])` of `@gradsign/backends`, which must then be installed.
+   */
+  readonly setup?: ReplicaSetup;
+}
+
+type Request = ReplicaRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+/** Copies a split into shared memory once, so every replica thread reads the same pixels without a copy. */
+const sharedSplits = new WeakMap<ImageSplit, ImageSplit>();
+function shareSplit(split: ImageSplit): ImageSplit {
+  if (split.images.buffer instanceof SharedArrayBuffer && split.labels.buffer instanceof SharedArrayBuffer)
+    return split;
+  const cached = sharedSplits.get(split);
+  if (cached) return cached;
+  const copy = (a: Uint8Array) => {
+    const out = new Uint8Array(new SharedArrayBuffer(a.length));
+    out.set(a);
+    return out;
+  };
+  const shared: ImageSplit = { ...split, images: copy(split.images), labels: copy(split.labels) };
+  sharedSplits.set(split, shared);
+  return shared;
+}
+
+/** One replica thread and its requests in flight. */
+class ReplicaThread {
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve(r: ReplicaResult): void; reject(e: Error): void }>();
+
+  constructor(
+    readonly worker: Worker,
+    private readonly onFailure: (error: Error) => void,
+  ) {
+    worker.on('message', (reply: ReplicaReply) => {
+      const waiter = this.pending.get(reply.id);
+      if (!waiter) return;
+      this.pending.delete(reply.id);
+      if ('ok' in reply) waiter.resolve(reply.ok);
+      else waiter.reject(replicaError(reply.error));
+    });
+    worker.on('error', (error) => this.onFailure(error));
+    worker.on('exit', (code) => this.onFailure(new Error(`a replica thread exited (code ${code})`)));
+  }
+
+  call(request: Request): Promise<ReplicaResult> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...request, id });
+    });
+  }
+
+  failAll(error: Error): void {
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
+  }
+}
+
+function replicaError(e: { name: string; code?: string; message: string }): Error {
+  if (e.name === 'TrainerError') return new TrainerError(e.code as never, e.message);
+  if (e.name === 'CheckpointError') return new CheckpointError(e.code as never, e.message);
+  const error = new Error(e.message);
+  error.name = e.name;
+  return error;
+}
+
+/**
+ * Data-parallel training over Node worker threads: `workers` replicas of the model each train on their share of
+ * every batch, with BatchNorm statistics, gradients and loss summed over the replicas, so a step computes the
+ * same update as `Trainer` on the whole batch (up to float32 rounding: the sums are added in a different order).
+ * Runs are deterministic for a given backend and worker count, and checkpoints are ordinary `Trainer`
+ * checkpoints. Use it where the backend computes on one thread (wasm and cpu in Node).
+ *
+ * Same surface as `Trainer` where it matters (`run`, `trainStep`, `evaluate`, `checkpoint`), but asynchronous
+ * to create; call `dispose()` to stop the threads.
+ */
+export class ParallelTrainer {
+  readonly config: TrainConfig;
+  readonly data: TrainerData;
+  readonly backend: string;
+  readonly workers: number;
+  private readonly threads: ReplicaThread[];
+  private readonly info: ReplicaInfo;
+  private stepsDone: number;
+  private trainMs: number;
+  private optimizerBytes: number;
+  private failure: Error | null = null;
+  private disposed = false;
+
+  private constructor(threads: ReplicaThread[], info: ReplicaInfo, data: TrainerData) {
+    this.threads = threads;
+    this.info = info;
+    this.config = info.config;
+    this.data = data;
+    this.backend = info.backend;
+    this.workers = threads.length;
+    this.stepsDone = info.step;
+    this.trainMs = info.trainSeconds * 1000;
+    this.optimizerBytes = info.stateBytes;
+  }
+
+  /** A fresh run on `workers` replica threads. */
+  static create(options: ParallelTrainerOptions): Promise<ParallelTrainer> {
+    return ParallelTrainer.start(options, { ...(options.config ? { config: options.config } : {}) });
+  }
+
+  /** Continues a run from a checkpoint (written by `Trainer` or `ParallelTrainer`) on `workers` replicas. */
+  static restore(
+    checkpoint: Checkpoint,
+    options: Omit<ParallelTrainerOptions, 'config'> & { readonly steps?: number },
+  ): Promise<ParallelTrainer> {
+    return ParallelTrainer.start(options, {
+      checkpoint,
+      ...(options.steps !== undefined ? { steps: options.steps } : {}),
+    });
+  }
+
+  private static async start(
+    options: Omit<ParallelTrainerOptions, 'config'>,
+    run: { config?: Partial<TrainConfig>; checkpoint?: Checkpoint; steps?: number },
+  ): Promise<ParallelTrainer> {
+    const count = options.workers;
+    if (!Number.isInteger(count) || count < 1)
+      throw new TrainerError('invalid-config', `workers must be a positive integer, got ${String(count)}`);
+    const backend = options.backend ?? tf.getBackend();
+    const group = SharedReplicaGroup.allocate(count);
+    const workerData: ReplicaWorkerData = {
+      backend,
+      ...(options.setup ? { setup: options.setup } : {}),
+    };
+    const threads: ReplicaThread[] = [];
+    let failed = false;
+    const onFailure = (error: Error) => {
+      if (failed) return;
+      failed = true;
+      SharedReplicaGroup.abort(group);
+      for (const t of threads) t.failAll(error);
+    };
+    for (let i = 0; i < count; i++) {
+      threads.push(
+        new ReplicaThread(new Worker(new URL('./node-worker.js', import.meta.url), { workerData }), (e) =>
+          onFailure(e),
+        ),
+      );
+    }
+    const train = shareSplit(options.data.train);
+    try {
+      const infos = await Promise.all(
+        threads.map((t, index) =>
+          t.call({
+            kind: 'start',
+            group,
+            index,
+            count,
+            train,
+            ...(run.config ? { config: run.config as TrainConfig } : {}),
+            ...(run.checkpoint ? { checkpoint: run.checkpoint } : {}),
+            ...(run.steps !== undefined ? { steps: run.steps } : {}),
+          }),
+        ),
+      );
+      const trainer = new ParallelTrainer(threads, infos[0] as ReplicaInfo, options.data);
+      for (const t of threads) {
+        t.worker.removeAllListeners('error');
+        t.worker.removeAllListeners('exit');
+        t.worker.on('error', (e) => trainer.fail(group, e));
+        t.worker.on('exit', (code) =>
+          trainer.fail(group, new Error(`a replica thread exited (code ${code})`)),
+        );
+      }
+      return trainer;
+    } catch (error) {
+      failed = true;
+      await Promise.all(threads.map((t) => t.worker.terminate()));
+      throw error;
+    }
+  }
+
+  private fail(group: SharedArrayBuffer, error: Error): void {
+    if (this.disposed || this.failure) return;
+    this.failure = error;
+    SharedReplicaGroup.abort(group);
+    for (const t of this.threads) t.failAll(error);
+  }
+
+  get step(): number {
+    return this.stepsDone;
+  }
+
+  get done(): boolean {
+    return this.stepsDone >= this.config.steps;
+  }
+
+  /** Training wall time so far (seconds), including time before a resume. */
+  get trainSeconds(): number {
+    return this.trainMs / 1000;
+  }
+
+  paramCount(): number {
+    return this.info.params;
+  }
+
+  /** The bytes one replica's optimizer state holds (each replica holds a full copy). */
+  stateBytes(): number {
+    return this.optimizerBytes;
+  }
+
+  private checkUsable(): void {
+    if (this.disposed) throw new TrainerError('disposed', 'this trainer has been disposed');
+    if (this.failure) throw this.failure;
+  }
+
+  private async all(request: Request): Promise<ReplicaResult[]> {
+    this.checkUsable();
+    return Promise.all(this.threads.map((t) => t.call(request)));
+  }
+
+  /** One optimizer step on the next batch, split over the replicas. */
+  async trainStep(): Promise<StepRecord> {
+    const start = performance.now();
+    const [done] = (await this.all({ kind: 'step' })) as StepDone[];
+    const { record, stateBytes } = done!;
+    const ms = performance.now() - start;
+    this.optimizerBytes = stateBytes;
+    this.stepsDone += 1;
+    this.trainMs += ms;
+    return { ...record, msPerStep: ms, elapsedSeconds: this.trainMs / 1000 };
+  }
+
+  /** Trains until `until` steps are done (default: the run's total), yielding a record after each step. */
+  async *run(
+    options: { readonly until?: number; readonly signal?: AbortSignal } = {},
+  ): AsyncGenerator<StepRecord> {
+    const until = Math.min(options.until ?? this.config.steps, this.config.steps);
+    while (this.stepsDone < until && !options.signal?.aborted) yield await this.trainStep();
+  }
+
+  /** Evaluates in eval mode on `split` (default: the test split), each replica taking a share of the images. */
+  async evaluate(options: EvaluateOptions & { readonly split?: ImageSplit } = {}): Promise<EvalResult> {
+    this.checkUsable();
+    const start = performance.now();
+    const given = options.split ?? this.data.test;
+    if (!given)
+      throw new TrainerError('no-test-split', 'evaluate() needs a test split (data.test) or options.split');
+    const split = shareSplit(given);
+    const batchSize = options.batchSize ?? 250;
+    // Rounds of a few batches per replica, so progress and Ctrl-C are seen between rounds.
+    const chunk = batchSize * 4;
+    let correct = 0;
+    let lossSum = 0;
+    let count = 0;
+    for (let done = 0; done < split.count; ) {
+      options.signal?.throwIfAborted();
+      const parts: Promise<ReplicaResult>[] = [];
+      for (const thread of this.threads) {
+        const n = Math.min(chunk, split.count - done);
+        if (n <= 0) break;
+        parts.push(thread.call({ kind: 'evaluate', split, start: done, count: n, batchSize }));
+        done += n;
+      }
+      for (const part of (await Promise.all(parts)) as EvalPart[]) {
+        correct += part.correct;
+        lossSum += part.lossSum;
+        count += part.count;
+      }
+      options.onProgress?.(count, split.count);
+    }
+    return {
+      accuracy: count === 0 ? Number.NaN : correct / count,
+      loss: count === 0 ? Number.NaN : lossSum / count,
+      count,
+      correct,
+      seconds: (performance.now() - start) / 1000,
+    };
+  }
+
+  /** The run's complete state, as `Trainer.checkpoint()` gives it (the replicas hold identical copies). */
+  async checkpoint(meta?: Record<string, unknown>): Promise<Checkpoint> {
+    this.checkUsable();
+    return (await this.threads[0]!.call({ kind: 'checkpoint', ...(meta ? { meta } : {}) })) as Checkpoint;
+  }
+
+  /** Stops the replica threads. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const t of this.threads) {
+      t.worker.removeAllListeners('exit');
+      t.worker.removeAllListeners('error');
+      t.worker.on('error', () => {});
+      void t.worker.terminate();
+    }
+  }
+}
