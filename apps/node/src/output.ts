@@ -33,6 +33,7 @@ export function runJson(run: RunOutput, extra: Record<string, unknown> = {}) {
     batch: r.config.batchSize,
     model: r.config.model,
     backend: r.backend,
+    workers: r.workers ?? 1,
     testAccuracy: r.testAccuracy,
     testLoss: r.testLoss,
     testExamples: r.testCount,

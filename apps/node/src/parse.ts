@@ -84,3 +84,14 @@ export function optimizerOption(value: string, previous: Record<string, unknown>
   else if (raw !== '' && Number.isFinite(Number(raw))) parsed = Number(raw);
   return { ...previous, [key]: parsed };
 }
+
+/** `--workers`: a thread count, or 'auto' (one per CPU core, resolved once the backend is known). */
+export type Workers = number | 'auto';
+
+export function workers(value: string): Workers {
+  if (value.trim().toLowerCase() === 'auto') return 'auto';
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(n) || n < 1 || n > 64)
+    throw new InvalidArgumentError(`'${value}' is not 'auto' or a thread count from 1 to 64.`);
+  return n;
+}

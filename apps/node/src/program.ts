@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BackendSelectionError, selectBackend } from '@gradsign/backends';
@@ -13,6 +14,7 @@ import {
   listModels,
   PUBLISHED_LEARNING_RATES,
   REFERENCE_LR_GRID,
+  type RunnableTrainer,
   resolveConfig,
   runTrainer,
   type StepRecord,
@@ -24,7 +26,7 @@ import {
   type TrainerData,
   TrainerError,
 } from '@gradsign/trainer';
-import { loadCheckpoint, saveCheckpoint } from '@gradsign/trainer/node';
+import { loadCheckpoint, ParallelTrainer, saveCheckpoint } from '@gradsign/trainer/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
@@ -37,6 +39,8 @@ import {
   nameList,
   optimizerOption,
   positiveNumber,
+  type Workers,
+  workers,
 } from './parse.js';
 import { formatDuration, RunProgress } from './progress.js';
 
@@ -61,6 +65,7 @@ interface CommonOptions {
   out?: string;
   optimizerPackage?: string[];
   opt?: Record<string, unknown>;
+  workers: Workers;
 }
 
 interface RunOptions extends CommonOptions {
@@ -110,6 +115,12 @@ function addCommon(cmd: Command): Command {
       'extra optimizer option, repeatable (e.g. --opt momentum=0.9)',
       optimizerOption,
     )
+    .option(
+      '--workers <n|auto>',
+      "train data-parallel on n threads (auto: one per CPU core): each batch is split, BatchNorm statistics and gradients are summed over the threads, so the update is the whole batch's",
+      workers,
+      1,
+    )
     .option('--json', 'print one JSON line per run on stdout (no progress bar)')
     .option('--out <dir>', 'write steps.csv, steps.json, results.json and SVG loss plots to <dir>')
     .option('-q, --quiet', 'no progress output on stderr')
@@ -120,18 +131,25 @@ function addCommon(cmd: Command): Command {
     );
 }
 
+/** Modules imported for optimizers, by URL: replica threads of a data-parallel run import them too. */
+const importedModules: string[] = [];
+
 /** Imports a module by path, by name from the CLI's own dependencies, or by name from the working directory. */
 async function importModule(name: string): Promise<void> {
+  let url: string;
   try {
-    await import(/^\.{0,2}\//.test(name) ? pathToFileURL(resolve(name)).href : name);
+    url = /^\.{0,2}\//.test(name) ? pathToFileURL(resolve(name)).href : import.meta.resolve(name);
+    await import(url);
   } catch (first) {
     try {
       const require = createRequire(join(process.cwd(), 'package.json'));
-      await import(pathToFileURL(require.resolve(name)).href);
+      url = pathToFileURL(require.resolve(name)).href;
+      await import(url);
     } catch {
       throw first;
     }
   }
+  if (!importedModules.includes(url)) importedModules.push(url);
 }
 
 async function loadOptimizerPackages(modules: readonly string[] | undefined): Promise<void> {
@@ -210,6 +228,40 @@ class Context {
     return selection.backend;
   }
 
+  /** Replica threads for the runs: `--workers`, with auto resolved for `backend`. */
+  workerCount(backend: string): number {
+    const w = this.options.workers;
+    if (w !== 'auto') return w;
+    // Backends that already compute on several threads (tensorflow) gain nothing from replicas.
+    return backend === 'wasm' || backend === 'cpu' ? Math.min(availableParallelism(), this.options.batch) : 1;
+  }
+
+  /** A trainer for a fresh run (data-parallel with `--workers` above 1), or one resumed from `checkpoint`. */
+  async trainer(
+    backend: string,
+    data: TrainerData,
+    run: { config: Partial<TrainConfig> } | { checkpoint: Checkpoint; steps: number },
+  ): Promise<RunnableTrainer & { step: number; dispose(): void; checkpoint: Trainer['checkpoint'] }> {
+    const workers = this.workerCount(backend);
+    if (workers === 1) {
+      return 'config' in run
+        ? Trainer.create({ config: run.config, data })
+        : Trainer.restore(run.checkpoint, { data, steps: run.steps });
+    }
+    const options = {
+      data,
+      workers,
+      backend,
+      setup: {
+        module: new URL('./replica-setup.js', import.meta.url).href,
+        options: { modules: [...importedModules] },
+      },
+    };
+    return 'config' in run
+      ? ParallelTrainer.create({ ...options, config: run.config })
+      : ParallelTrainer.restore(run.checkpoint, { ...options, steps: run.steps });
+  }
+
   async data(
     overrides: { dataDir?: string; trainLimit?: number; testLimit?: number } = {},
   ): Promise<TrainerData> {
@@ -251,7 +303,7 @@ function humanResult(run: RunOutput): string {
   const r = run.result;
   const acc = `${(r.testAccuracy * 100).toFixed(2)} %`;
   return [
-    `${describeRun(r.config)} (${r.config.model}, ${r.backend}): test accuracy ${acc}, loss ${r.testLoss.toFixed(4)} ` +
+    `${describeRun(r.config)} (${r.config.model}, ${r.backend}${(r.workers ?? 1) > 1 ? ` × ${r.workers} threads` : ''}): test accuracy ${acc}, loss ${r.testLoss.toFixed(4)} ` +
       `on ${r.testCount} images`,
     `  ${r.steps} steps of ${r.config.batchSize} in ${r.trainSeconds.toFixed(1)} s ` +
       `(${r.msPerStep.toFixed(0)} ms/step, median ${r.msPerStepMedian.toFixed(0)}), eval ${r.evalSeconds.toFixed(1)} s; ` +
@@ -326,9 +378,11 @@ async function runCommand(ctx: Context, opts: RunOptions, cmd: Command): Promise
   }
   const data = await ctx.data(dataChoice);
   const start = performance.now();
-  const trainer = checkpoint
-    ? await Trainer.restore(checkpoint, { data, steps: config.steps })
-    : Trainer.create({ config, data });
+  const trainer = await ctx.trainer(
+    backend,
+    data,
+    checkpoint ? { checkpoint, steps: config.steps } : { config },
+  );
   const save = async () => {
     if (!checkpointFile) return;
     await saveCheckpoint(
@@ -430,7 +484,7 @@ async function sweepCommand(ctx: Context, opts: SweepOptions, kind: 'sweep' | 'c
     ...(opts.opt ? { optimizerConfig: opts.opt } : {}),
   };
   const plan = sweepPlan({ optimizers: opts.optimizers, learningRates, seeds, base });
-  await ctx.backend();
+  const backend = await ctx.backend();
   const data = await ctx.data();
   ctx.info(
     `${kind}: ${plan.length} run${plan.length === 1 ? '' : 's'} of ${opts.steps} steps (${opts.model}, batch ${opts.batch}, ` +
@@ -458,6 +512,7 @@ async function sweepCommand(ctx: Context, opts: SweepOptions, kind: 'sweep' | 'c
       data,
       evalBatchSize: opts.evalBatch,
       signal: ctx.signal,
+      createTrainer: (config, runData) => ctx.trainer(backend, runData, { config }),
       onRunStart: (run) => {
         records = [];
         runStart = performance.now();

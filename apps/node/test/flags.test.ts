@@ -19,6 +19,8 @@ describe('bad flags exit with code 2 and say what is wrong', () => {
     [['run', '--frobnicate'], /unknown option '--frobnicate'/],
     [['run', '--opt', 'momentum'], /'momentum' is not key=value/],
     [['train'], /unknown command 'train'/],
+    [['run', '--workers', '0'], /'0' is not 'auto' or a thread count from 1 to 64/],
+    [['compare', '--workers', 'many'], /'many' is not 'auto' or a thread count from 1 to 64/],
     [['compare', '--seeds', '0'], /'0' is not an integer >= 1/],
     [['sweep', '--lrs', '0.1,fast'], /'fast' in '0\.1,fast' is not a positive learning rate/],
   ])('%j', async (args, message) => {

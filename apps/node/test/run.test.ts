@@ -62,6 +62,53 @@ describe('gradsign run', () => {
     expect(jsonLines(custom.stdout)[0]).toMatchObject({ optimizer: 'mysgd', stateBytes: 0 });
   });
 
+  test('--workers 2 trains data-parallel, with contributed optimizers, and its checkpoints resume on one thread', async () => {
+    const lion = await runCli([
+      'run',
+      ...tiny,
+      '--steps',
+      '5',
+      '--optimizer',
+      'lion',
+      '--lr',
+      '0.0003',
+      '--backend',
+      'cpu',
+      '--workers',
+      '2',
+      '--json',
+    ]);
+    expect(lion.code).toBe(0);
+    expect(jsonLines(lion.stdout)[0]).toMatchObject({ optimizer: 'lion', workers: 2, steps: 5 });
+
+    const ckpt = join(dir, 'parallel.ckpt');
+    const common = ['--train-limit', '2000', '--test-limit', '300', '--backend', 'wasm'];
+    const first = await runCli([
+      'run',
+      ...common,
+      '--steps',
+      '40',
+      '--workers',
+      '2',
+      '--checkpoint',
+      ckpt,
+      '--json',
+    ]);
+    expect(first.code).toBe(0);
+    const line = jsonLines(first.stdout)[0]!;
+    expect(line).toMatchObject({
+      model: 'blog-cnn',
+      workers: 2,
+      steps: 40,
+      stateBytes: 66_956,
+      params: 66_954,
+    });
+    expect(line.testAccuracy).toBeGreaterThan(0.3);
+    const resumed = await runCli(['run', '--resume', ckpt, '--steps', '45', '--backend', 'wasm', '--json']);
+    expect(resumed.code).toBe(0);
+    expect(jsonLines(resumed.stdout)[0]).toMatchObject({ workers: 1, steps: 45, resumedFrom: 40 });
+  });
+
   test('--backend tensorflow, which cannot load here, falls back, says why, and the run completes', async () => {
     const r = await runCli(['run', ...tiny, '--steps', '5', '--backend', 'tensorflow', '--json']);
     expect(r.code).toBe(0);

@@ -1,0 +1,13 @@
+// Sets up a replica thread of a data-parallel run (`--workers`): the main thread's backend, and the optimizer
+// packages it imported, so the replicas build the same optimizer.
+import { selectBackend } from '@gradsign/backends';
+import * as tf from '@tensorflow/tfjs-core';
+
+export default async function setUpReplica(options: {
+  backend: string;
+  modules?: readonly string[];
+}): Promise<void> {
+  tf.env().set('PROD', true); // no "install tfjs-node" banner from each thread
+  for (const url of options.modules ?? []) await import(url);
+  await selectBackend([options.backend], { onLog: () => {} });
+}
