@@ -1,3 +1,4 @@
+export { conv2dFilterGradViaSimd } from './fixes/conv-filter-grad-simd.js';
 export {
   conv2dFilterGradViaConv,
   conv2dFilterGradViaMatMul,

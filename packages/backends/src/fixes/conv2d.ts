@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { stockGradConfig } from '../gradients.js';
+import { conv2dFilterGradViaSimd } from './conv-filter-grad-simd.js';
 
 type Shape4D = [number, number, number, number];
 type Strides = number | [number, number];
@@ -144,14 +145,38 @@ const activeBackends = new Map<string, InputGradMethod>();
  * Per backend, the largest input-channel count for which the filter gradient uses the matMul form (0: never).
  */
 const matMulFilterGradMaxChannels = new Map<string, number>();
+/** Backends whose filter gradients use the WebAssembly SIMD kernel where it applies. */
+const simdFilterGradBackends = new Set<string>();
 
 /** Filter gradients of convs with at most `maxInChannels` input channels use the matMul form on a backend. */
 export function setConvFilterGradMatMul(backendName: string, maxInChannels: number): void {
   matMulFilterGradMaxChannels.set(backendName, maxInChannels);
 }
 
+/**
+ * Whether filter gradients on a backend use the WebAssembly SIMD kernel (`conv2dFilterGradViaSimd`) where it
+ * applies; it only runs on tfjs's wasm backend. Otherwise, and where it does not apply, they use the matMul or
+ * the conv2d form.
+ */
+export function setConvFilterGradSimd(backendName: string, enabled: boolean): void {
+  if (enabled) simdFilterGradBackends.add(backendName);
+  else simdFilterGradBackends.delete(backendName);
+}
+
 function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: Shape4D, attrs: Conv2DAttrs): tf.Tensor4D {
-  if (filterShape[2] <= (matMulFilterGradMaxChannels.get(tf.getBackend()) ?? 0)) {
+  const backend = tf.getBackend();
+  if (simdFilterGradBackends.has(backend)) {
+    const viaSimd = conv2dFilterGradViaSimd(
+      x,
+      dy,
+      filterShape,
+      attrs.strides,
+      attrs.pad,
+      attrs.dimRoundingMode,
+    );
+    if (viaSimd != null) return viaSimd;
+  }
+  if (filterShape[2] <= (matMulFilterGradMaxChannels.get(backend) ?? 0)) {
     const viaMatMul = conv2dFilterGradViaMatMul(
       x,
       dy,
@@ -245,7 +270,7 @@ export const conv2DBackpropInputGradConfig: tf.GradConfig = {
     const ddx4 = ddx as tf.Tensor4D;
     return {
       dy: () => tf.conv2d(ddx4, filter, a.strides, a.pad, 'NHWC', 1, a.dimRoundingMode),
-      filter: () => conv2dFilterGradViaConv(ddx4, dy, filter.shape, a.strides, a.pad, a.dimRoundingMode),
+      filter: () => filterGrad(ddx4, dy, filter.shape, a),
     };
   },
 };

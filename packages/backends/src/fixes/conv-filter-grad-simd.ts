@@ -1,0 +1,198 @@
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  CONV_FILTER_GRAD_SHARED_WASM_BASE64,
+  CONV_FILTER_GRAD_WASM_BASE64,
+} from './conv-filter-grad-wasm.js';
+
+/**
+ * The conv2d filter gradient as a WebAssembly SIMD kernel (conv-filter-grad.wat), instantiated on the tfjs wasm
+ * backend's own memory so it reads x and dy and writes dW in place: no transposes, no padded copy. NHWC, stride 1,
+ * dilation 1, any padding, any input channel count, output channels a multiple of 4.
+ */
+export const CONV2D_FILTER_GRAD_SIMD = 'GradsignConv2DFilterGradSimd';
+
+type Shape4D = [number, number, number, number];
+type Strides = number | [number, number];
+type Pad = Parameters<typeof tf.conv2d>[3];
+type RoundingMode = 'floor' | 'round' | 'ceil';
+
+interface FilterGradExports {
+  filterGrad(
+    x: number,
+    dy: number,
+    dw: number,
+    N: number,
+    H: number,
+    W: number,
+    C: number,
+    OH: number,
+    OW: number,
+    CO: number,
+    KH: number,
+    KW: number,
+    top: number,
+    left: number,
+    rows: number,
+  ): void;
+}
+
+/** The parts of tfjs-backend-wasm's BackendWasm (and its emscripten module) the kernel uses. */
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
+  wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown };
+}
+
+function isWasmBackend(b: unknown): b is WasmBackendLike {
+  const o = b as Partial<WasmBackendLike> | null;
+  return o != null && typeof o.makeOutput === 'function' && typeof o.typedArrayFromHeap === 'function';
+}
+
+const compiled = new Map<boolean, WebAssembly.Module | null>();
+
+/**
+ * The module for a shared memory (the threaded wasm backend, in cross-origin-isolated pages) or an ordinary one:
+ * a memory import links only to a memory of its own kind. Null where WebAssembly SIMD is not supported.
+ */
+export function compileConvFilterGrad(shared: boolean): WebAssembly.Module | null {
+  const cached = compiled.get(shared);
+  if (cached !== undefined) return cached;
+  let module: WebAssembly.Module | null = null;
+  try {
+    const bin = atob(shared ? CONV_FILTER_GRAD_SHARED_WASM_BASE64 : CONV_FILTER_GRAD_WASM_BASE64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    module = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  } catch {
+    module = null;
+  }
+  compiled.set(shared, module);
+  return module;
+}
+
+const instances = new WeakMap<object, FilterGradExports | null>();
+
+/**
+ * The kernel bound to this backend's memory, or null when it cannot run there: not a wasm backend, no
+ * WebAssembly SIMD, or a wasm build that does not expose its memory.
+ */
+export function convFilterGradSimdFor(backend: unknown): FilterGradExports | null {
+  if (!isWasmBackend(backend)) return null;
+  const cached = instances.get(backend);
+  if (cached !== undefined) return cached;
+  let exports: FilterGradExports | null = null;
+  const m = backend.wasm;
+  const memory = m?.asm?.memory ?? m?.wasmMemory;
+  if (typeof WebAssembly === 'object' && memory instanceof WebAssembly.Memory) {
+    const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+    const module = compileConvFilterGrad(shared);
+    if (module != null) {
+      try {
+        const instance = new WebAssembly.Instance(module, { env: { memory } });
+        exports = instance.exports as unknown as FilterGradExports;
+      } catch {
+        exports = null;
+      }
+    }
+  }
+  instances.set(backend, exports);
+  return exports;
+}
+
+interface KernelAttrs {
+  filterShape: Shape4D;
+  pad: Pad;
+  dimRoundingMode?: RoundingMode;
+  top: number;
+  left: number;
+  rows: number;
+}
+
+/** Output rows per block: that block's x rows (with the filter's halo) and dy rows fit in about 32 KiB (L1). */
+function rowsPerBlock(info: tf.backend_util.Conv2DInfo): number {
+  const { inWidth: W, inChannels: C, outWidth: OW, outChannels: CO, filterHeight: KH } = info;
+  const budget = 32 * 1024 - (KH - 1) * W * C * 4;
+  const rows = Math.floor(budget / ((W * C + OW * CO) * 4));
+  return Math.min(Math.max(rows, 1), info.outHeight);
+}
+
+const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const a = attrs as unknown as KernelAttrs;
+  const simd = convFilterGradSimdFor(backend);
+  if (simd == null || !isWasmBackend(backend)) {
+    throw new Error(`${CONV2D_FILTER_GRAD_SIMD} needs the wasm backend with WebAssembly SIMD`);
+  }
+  const [N, H, W, C] = x.shape as Shape4D;
+  const [, OH, OW, CO] = dy.shape as Shape4D;
+  const [KH, KW] = a.filterShape;
+  const dw = backend.makeOutput([...a.filterShape], 'float32');
+  // Pointers are taken after the allocation, which may have grown (and replaced) the heap's buffer.
+  backend.typedArrayFromHeap(dw).fill(0);
+  const ptr = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
+  simd.filterGrad(ptr(x), ptr(dy), ptr(dw), N, H, W, C, OH, OW, CO, KH, KW, a.top, a.left, a.rows);
+  return dw;
+};
+
+/**
+ * Gradient of the kernel (dW is bilinear in x and dy), so that second-order gradients through the conv filter
+ * gradient keep working as they do with the conv2d form: for an upstream ddW, dx is the input gradient of a conv
+ * of dy with filter ddW and ddy is the conv of x with ddW.
+ */
+const gradConfig: tf.GradConfig = {
+  kernelName: CONV2D_FILTER_GRAD_SIMD,
+  inputsToSave: ['x', 'dy'],
+  gradFunc: (ddw, saved, attrs) => {
+    const [x, dy] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const a = attrs as unknown as KernelAttrs;
+    const g = ddw as tf.Tensor4D;
+    return {
+      x: () => tf.conv2dTranspose(dy, g, x.shape, 1, a.pad as 'same', a.dimRoundingMode),
+      dy: () => tf.conv2d(x, g, 1, a.pad, 'NHWC', 1, a.dimRoundingMode),
+    };
+  },
+};
+
+function ensureRegistered(backendName: string): void {
+  if (tf.getKernel(CONV2D_FILTER_GRAD_SIMD, backendName) == null) {
+    tf.registerKernel({ kernelName: CONV2D_FILTER_GRAD_SIMD, backendName, kernelFunc });
+  }
+  if (tf.getGradient(CONV2D_FILTER_GRAD_SIMD) == null) tf.registerGradient(gradConfig);
+}
+
+/**
+ * Filter gradient of a NHWC conv2d with stride 1 and dilation 1, by the WebAssembly SIMD kernel, on the active
+ * backend if it is tfjs's wasm backend. Returns null where the kernel does not apply (another backend, no SIMD or
+ * no access to the wasm memory, stride > 1, output channels not a multiple of 4, not float32); the caller then
+ * uses another form.
+ */
+export function conv2dFilterGradViaSimd(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: Shape4D,
+  strides: Strides,
+  pad: Pad,
+  dimRoundingMode?: RoundingMode,
+): tf.Tensor4D | null {
+  if (x.dtype !== 'float32' || dy.dtype !== 'float32') return null;
+  const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode);
+  if (info.strideHeight !== 1 || info.strideWidth !== 1) return null;
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
+  const { batchSize, outHeight, outWidth, outChannels } = info;
+  if (outChannels % 4 !== 0) return null;
+  const [n, oh, ow, co] = dy.shape;
+  if (n !== batchSize || oh !== outHeight || ow !== outWidth || co !== outChannels) return null;
+  if (convFilterGradSimdFor(tf.backend()) == null) return null;
+  ensureRegistered(tf.getBackend());
+  const attrs: KernelAttrs = {
+    filterShape: [...filterShape],
+    pad,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+    rows: rowsPerBlock(info),
+  };
+  if (dimRoundingMode != null) attrs.dimRoundingMode = dimRoundingMode;
+  return tf
+    .engine()
+    .runKernel(CONV2D_FILTER_GRAD_SIMD, { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
