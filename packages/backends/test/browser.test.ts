@@ -29,6 +29,13 @@ interface Result {
   wasm: Selected;
   losses: number[];
   parity: { dx: number; dw: number };
+  filterGrad: {
+    crossOriginIsolated: boolean;
+    sharedMemory: boolean;
+    kernels: string[];
+    dx: number;
+    dw: number;
+  };
   logs: string[];
 }
 
@@ -119,6 +126,13 @@ function checkResult(r: Result): void {
   expect(r.wasm.capabilities.int32Exact).toBe(true);
   expect(r.parity.dx).toBeLessThan(1e-4);
   expect(r.parity.dw).toBeLessThan(1e-4);
+  // The page is cross-origin isolated, so wasm runs its threaded build on a shared memory, and the conv filter
+  // gradient runs in the SIMD module's shared-memory build.
+  expect(r.filterGrad.crossOriginIsolated).toBe(true);
+  expect(r.filterGrad.sharedMemory).toBe(true);
+  expect(r.filterGrad.kernels).toContain('GradsignConv2DFilterGradSimd');
+  expect(r.filterGrad.dx).toBeLessThan(1e-5);
+  expect(r.filterGrad.dw).toBeLessThan(1e-5);
 }
 
 describe.skipIf(!existsSync(executablePath))('built package in Chromium', () => {
@@ -131,7 +145,14 @@ describe.skipIf(!existsSync(executablePath))('built package in Chromium', () => 
       () => (window as unknown as { __result: Promise<unknown> }).__result,
     )) as Result;
     console.info(
-      JSON.stringify({ page: { auto: r.auto?.capabilities, wasm: r.wasm?.capabilities, parity: r.parity } }),
+      JSON.stringify({
+        page: {
+          auto: r.auto?.capabilities,
+          wasm: r.wasm?.capabilities,
+          parity: r.parity,
+          filterGrad: { ...r.filterGrad, kernels: undefined },
+        },
+      }),
     );
     checkResult(r);
     expect(errors).toEqual([]);
@@ -151,7 +172,12 @@ describe.skipIf(!existsSync(executablePath))('built package in Chromium', () => 
     )) as Result;
     console.info(
       JSON.stringify({
-        worker: { auto: r.auto?.capabilities, wasm: r.wasm?.capabilities, parity: r.parity },
+        worker: {
+          auto: r.auto?.capabilities,
+          wasm: r.wasm?.capabilities,
+          parity: r.parity,
+          filterGrad: { ...r.filterGrad, kernels: undefined },
+        },
       }),
     );
     checkResult(r);
