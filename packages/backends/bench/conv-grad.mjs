@@ -1,6 +1,8 @@
 // Median time of a conv2d forward + backward (dx and dW) on a layer of the reference CNN (batch 32, 28x28,
 // 32 -> 32 channels, 3x3, 'same'), on wasm and cpu, with this package's fix and with stock tfjs where stock
-// works at all. Also times the max-pool gradient, whose wasm kernel the fix replaces.
+// works at all. Also times the max-pool gradient, whose wasm kernel the fix replaces, and, on wasm, the conv
+// filter gradient alone for each conv layer shape of the reference CNN: the WebAssembly SIMD kernel (the default)
+// against the conv2d and matMul forms it replaced, run side by side (A, B, A, B, ...).
 //
 //   node bench/conv-grad.mjs [--quick]      (run `pnpm build` first: this imports dist/)
 //
@@ -9,10 +11,19 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { installTrainingFixes, selectBackend, uninstallTrainingFixes } from '../dist/index.js';
+import {
+  conv2dFilterGradViaConv,
+  conv2dFilterGradViaMatMul,
+  conv2dFilterGradViaSimd,
+  installTrainingFixes,
+  selectBackend,
+  uninstallTrainingFixes,
+} from '../dist/index.js';
 
 const quick = process.argv.includes('--quick');
-const REPS = quick ? { wasm: 3, cpu: 2, cpuStock: 1 } : { wasm: 15, cpu: 5, cpuStock: 3 };
+const REPS = quick
+  ? { wasm: 3, cpu: 2, cpuStock: 1, filterGrad: 3 }
+  : { wasm: 15, cpu: 5, cpuStock: 3, filterGrad: 21 };
 const [B, H, W, C] = [32, 28, 28, 32];
 
 function median(xs) {
@@ -78,12 +89,59 @@ async function bench(backend, label, setup, step, reps, warmup = true) {
   console.error(`${backend.padEnd(4)} ${step} ${label.padEnd(34)} ${shown}`);
 }
 
+/** Like bench, for variants that differ only in their setup, run in turn rep after rep (A, B, A, B, ...). */
+async function benchSideBySide(backend, step, variants, reps) {
+  await tf.setBackend(backend);
+  const x = seeded([B, H, W, C], 1);
+  const w = seeded([3, 3, C, C], 2, 1 / Math.sqrt(9 * C));
+  const r = seeded([B, H, W, C], 3);
+  const fn = convStep(x, w, r);
+  const times = variants.map(() => []);
+  for (let rep = -1; rep < reps; rep++) {
+    for (const [i, v] of variants.entries()) {
+      v.setup();
+      const t0 = performance.now();
+      await fn();
+      if (rep >= 0) times[i].push(performance.now() - t0);
+    }
+  }
+  tf.dispose([x, w, r]);
+  for (const [i, v] of variants.entries()) {
+    const t = times[i];
+    const row = {
+      backend,
+      op: step,
+      variant: v.label,
+      median: median(t),
+      min: Math.min(...t),
+      max: Math.max(...t),
+      reps,
+    };
+    rows.push(row);
+    console.error(
+      `${backend.padEnd(4)} ${step} ${v.label.padEnd(34)} ${row.median.toFixed(1)} ms (n=${reps})`,
+    );
+  }
+}
+
 const wasmSel = await selectBackend(['wasm'], { onLog: quiet });
 await selectBackend(['cpu'], { onLog: quiet });
 
 // wasm
 await bench('wasm', 'stock tfjs', () => uninstallTrainingFixes('wasm'), 'conv', REPS.wasm);
-await bench('wasm', 'fixed (dx via conv2d, default)', () => installTrainingFixes('wasm'), 'conv', REPS.wasm);
+// With and without the SIMD filter-gradient kernel, side by side.
+await benchSideBySide(
+  'wasm',
+  'conv',
+  [
+    { label: 'fixed (dx via conv2d, default)', setup: () => installTrainingFixes('wasm') },
+    {
+      label: 'fixed, dW without the SIMD kernel',
+      setup: () => installTrainingFixes('wasm', { convFilterGradSimd: false }),
+    },
+  ],
+  REPS.wasm,
+);
 await bench(
   'wasm',
   'fixed, dx via stock kernel',
@@ -100,6 +158,71 @@ await bench(
   REPS.wasm,
 );
 await bench('wasm', 'fixed (JS kernel)', () => installTrainingFixes('wasm'), 'pool', REPS.wasm);
+
+// wasm, the filter gradient alone, per conv layer shape of the reference CNN (batch 32, 3x3 'same', 32 output
+// channels). The variants of a layer run in turn, rep after rep, so that a busy machine slows them alike.
+const FILTER_GRAD_LAYERS = [
+  { name: 'conv1 (first layer)', hw: 28, cin: 1 },
+  { name: 'conv2', hw: 28, cin: 32 },
+  { name: 'conv3/4', hw: 14, cin: 32 },
+  { name: 'conv5/6', hw: 7, cin: 32 },
+  { name: 'conv7/8', hw: 3, cin: 32 },
+];
+const filterGradRows = [];
+installTrainingFixes('wasm');
+await tf.setBackend('wasm');
+for (const layer of FILTER_GRAD_LAYERS) {
+  const x = seeded([B, layer.hw, layer.hw, layer.cin], 11);
+  const dy = seeded([B, layer.hw, layer.hw, C], 12);
+  const fs = [3, 3, layer.cin, C];
+  const variants = [
+    { label: 'SIMD kernel (default)', fn: () => conv2dFilterGradViaSimd(x, dy, fs, 1, 'same') },
+    { label: 'conv2d form', fn: () => conv2dFilterGradViaConv(x, dy, fs, 1, 'same') },
+    ...(layer.cin === 1
+      ? [{ label: 'matMul form', fn: () => conv2dFilterGradViaMatMul(x, dy, fs, 1, 'same') }]
+      : []),
+  ];
+  // The default before the SIMD kernel: matMul for one input channel, conv2d otherwise.
+  const previous = layer.cin === 1 ? 'matMul form' : 'conv2d form';
+  const times = variants.map(() => []);
+  for (let rep = -1; rep < REPS.filterGrad; rep++) {
+    for (const [i, v] of variants.entries()) {
+      const t0 = performance.now();
+      const g = v.fn();
+      if (g == null) throw new Error(`${v.label} does not apply to ${layer.name}`);
+      await g.data();
+      g.dispose();
+      if (rep >= 0) times[i].push(performance.now() - t0);
+    }
+  }
+  const base = median(times[variants.findIndex((v) => v.label === previous)]);
+  for (const [i, v] of variants.entries()) {
+    const m = median(times[i]);
+    const row = {
+      layer: layer.name,
+      shape: {
+        batch: B,
+        height: layer.hw,
+        width: layer.hw,
+        channelsIn: layer.cin,
+        channelsOut: C,
+        kernel: 3,
+      },
+      variant: v.label,
+      previousDefault: v.label === previous,
+      median: m,
+      min: Math.min(...times[i]),
+      max: Math.max(...times[i]),
+      reps: times[i].length,
+      speedupOverPrevious: base / m,
+    };
+    filterGradRows.push(row);
+    console.error(
+      `wasm dW ${layer.name.padEnd(20)} ${v.label.padEnd(22)} ${m.toFixed(2)} ms (n=${row.reps}, ${row.speedupOverPrevious.toFixed(2)}x)`,
+    );
+  }
+  tf.dispose([x, dy]);
+}
 
 // cpu
 await bench('cpu', 'stock tfjs', () => uninstallTrainingFixes('cpu'), 'conv', REPS.cpuStock, false);
@@ -139,6 +262,17 @@ for (const row of rows) {
       : `| ${row.backend} | ${op} | ${row.variant} | ${row.median.toFixed(1)} | ${row.min.toFixed(1)} | ${row.max.toFixed(1)} | ${row.reps} | ${ratio} |`,
   );
 }
+lines.push(
+  '',
+  `Conv filter gradient alone on wasm, per conv layer of the reference CNN (batch ${B}, 3x3 'same', ${C} output channels); the variants of a layer are timed in turn, ${REPS.filterGrad} reps each. "vs previous default" is the speed-up over the form used before the SIMD kernel (matMul for one input channel, conv2d otherwise).`,
+  '',
+  '| layer | input | variant | median ms | min | max | vs previous default |',
+  '|---|---|---|---:|---:|---:|---:|',
+  ...filterGradRows.map(
+    (r) =>
+      `| ${r.layer} | ${r.shape.height}x${r.shape.width}x${r.shape.channelsIn} | ${r.variant}${r.previousDefault ? ' (previous default)' : ''} | ${r.median.toFixed(2)} | ${r.min.toFixed(2)} | ${r.max.toFixed(2)} | ${r.speedupOverPrevious.toFixed(2)}x |`,
+  ),
+);
 const table = lines.join('\n');
 console.log(table);
 
@@ -152,6 +286,7 @@ const results = {
   wasm: { simd: wasmSel.capabilities.simd, threads: wasmSel.capabilities.threads },
   layer: { batch: B, height: H, width: W, channelsIn: C, channelsOut: C, kernel: 3, pad: 'same' },
   rows,
+  filterGrad: filterGradRows,
 };
 writeFileSync(
   fileURLToPath(new URL('./results.json', import.meta.url)),
