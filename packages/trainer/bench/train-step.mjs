@@ -20,12 +20,20 @@ const mnist = await loadMnist();
 const data = { train: mnist.train, test: subset(mnist.test, quick ? 500 : 2000) };
 
 // Each plan's variants train side by side, one step of each in turn, so that a busy machine slows them alike.
-// `before` is the step as it was before the fused blocks and the matMul first-layer filter gradient: blocks
-// composed from tfjs ops (modelOptions.fused: false) and every conv filter gradient as a conv2d.
+// `before` is the step as it was before the fused blocks, the matMul first-layer filter gradient and the SIMD
+// filter-gradient kernel: blocks composed from tfjs ops (modelOptions.fused: false) and every conv filter gradient
+// as a conv2d. `noSimd` is today's default without the SIMD filter-gradient kernel of @gradsign/backends (the
+// filter gradients as conv2d, and matMul for the first layer).
 const BEFORE = {
   label: 'before: composed blocks, all filter grads as conv2d',
   fused: false,
   matMulMaxChannels: 0,
+  filterGradSimd: false,
+};
+const NO_SIMD = {
+  label: 'fused blocks, filter grads without the SIMD kernel',
+  fused: true,
+  filterGradSimd: false,
 };
 const AFTER = { label: 'fused blocks (default)', fused: true };
 // Data-parallel over worker threads (`--workers 2`): whole-batch BatchNorm statistics, summed gradients.
@@ -36,7 +44,7 @@ const plans = [
     optimizer: 'gradsign',
     warmup: quick ? 2 : 5,
     steps: quick ? 5 : 40,
-    variants: [BEFORE, AFTER, PARALLEL],
+    variants: [BEFORE, NO_SIMD, AFTER, PARALLEL],
   },
   { backend: 'wasm', optimizer: 'adam', warmup: quick ? 2 : 5, steps: quick ? 5 : 40, variants: [AFTER] },
   { backend: 'cpu', optimizer: 'gradsign', warmup: 1, steps: quick ? 1 : 4, variants: [AFTER] },
@@ -61,7 +69,10 @@ async function ourSteps({ backend, optimizer, warmup, steps, variants }) {
   }
   for (let i = 0; i < warmup + steps; i++) {
     for (const run of runs) {
-      installTrainingFixes(backend, { convFilterGradMatMulMaxChannels: run.variant.matMulMaxChannels });
+      installTrainingFixes(backend, {
+        convFilterGradMatMulMaxChannels: run.variant.matMulMaxChannels,
+        convFilterGradSimd: run.variant.filterGradSimd,
+      });
       const t0 = performance.now();
       await run.trainer.trainStep();
       if (i >= warmup) run.times.push(performance.now() - t0);
@@ -71,7 +82,7 @@ async function ourSteps({ backend, optimizer, warmup, steps, variants }) {
   const out = [];
   for (const { variant, trainer, times } of runs) {
     const evalResult =
-      backend === 'wasm' && optimizer === 'gradsign' && variant !== BEFORE
+      backend === 'wasm' && optimizer === 'gradsign' && variant !== BEFORE && variant !== NO_SIMD
         ? await trainer.evaluate()
         : undefined;
     trainer.dispose();
@@ -164,9 +175,12 @@ for (const [key, t] of Object.entries(torch)) {
       `| ${t.framework}, CPU, ${t.threads} thread${t.threads > 1 ? 's' : ''} | ${t.optimizer} | ${fmt(t.msPerStep)} | ${t.steps} | ${t.threads > 1 ? '1.00' : '—'} | ${t.threads > 1 ? '—' : '1.00'} |`,
     );
 }
-const [before, after, parallel] = rows;
+const wasmRow = (variant) =>
+  rows.find((r) => r.backend === 'wasm' && r.optimizer === 'gradsign' && r.label === variant.label);
+const [before, noSimd, after, parallel] = [BEFORE, NO_SIMD, AFTER, PARALLEL].map(wasmRow);
 console.log(
-  `\nOn wasm, the fused blocks and the first layer's matMul filter gradient make a GradSign step ${fmt(before.ms / after.ms, 2)}× faster than before; ` +
+  `\nOn wasm, the fused blocks and the faster filter gradients (matMul for the first layer, then the SIMD kernel) make a GradSign step ${fmt(before.ms / after.ms, 2)}× faster than before; ` +
+    `the SIMD filter-gradient kernel alone makes it ${fmt(noSimd.ms / after.ms, 2)}× faster, and ` +
     `2 worker threads make it a further ${fmt(after.ms / parallel.ms, 2)}× faster (same run, interleaved steps).`,
 );
 console.log(
