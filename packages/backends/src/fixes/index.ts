@@ -61,7 +61,7 @@ const MATMUL_FILTER_GRAD_MAX_CHANNELS: Record<string, number> = { wasm: 1 };
 /**
  * Backends whose conv filter gradients use the WebAssembly SIMD kernel (stride 1, output channels a multiple of
  * 4) by default. On wasm it is about 2x faster than the conv2d form on the reference CNN's 32-channel layers and
- * about 3.5x faster than the matMul form on its first layer (see bench/conv-grad.mjs); where it does not apply or
+ * about 3x faster than the matMul form on its first layer (see bench/conv-grad.mjs); where it does not apply or
  * cannot run (no SIMD), the matMul and conv2d forms above are used.
  */
 const SIMD_FILTER_GRAD: Record<string, boolean> = { wasm: true };
