@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { MAXPOOL_GRAD_SHARED_WASM_BASE64, MAXPOOL_GRAD_WASM_BASE64 } from './maxpool-grad-wasm.js';
 
 type Shape4D = [number, number, number, number];
 type Strides = number | [number, number];
@@ -11,10 +12,32 @@ interface MaxPoolGradAttrs {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
-/** The part of tfjs-backend-wasm's BackendWasm this kernel uses. */
+/** The part of tfjs-backend-wasm's BackendWasm (and its emscripten module) this kernel uses. */
 interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
+  wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown };
+}
+
+interface MaxPoolGradExports {
+  maxPoolGrad(
+    x: number,
+    dy: number,
+    dx: number,
+    N: number,
+    H: number,
+    W: number,
+    C: number,
+    OH: number,
+    OW: number,
+    KH: number,
+    KW: number,
+    SH: number,
+    SW: number,
+    top: number,
+    left: number,
+    tile: number,
+  ): void;
 }
 
 function isWasmBackend(b: unknown): b is WasmBackendLike {
@@ -73,11 +96,73 @@ export function maxPoolBackprop(
   }
 }
 
+const compiled = new Map<boolean, WebAssembly.Module | null>();
+
+/**
+ * The SIMD module (maxpool-grad.wat) for a shared memory (the threaded wasm backend) or an ordinary one: a memory
+ * import links only to a memory of its own kind. Null where WebAssembly SIMD is not supported.
+ */
+export function compileMaxPoolGrad(shared: boolean): WebAssembly.Module | null {
+  const cached = compiled.get(shared);
+  if (cached !== undefined) return cached;
+  let module: WebAssembly.Module | null = null;
+  try {
+    const bin = atob(shared ? MAXPOOL_GRAD_SHARED_WASM_BASE64 : MAXPOOL_GRAD_WASM_BASE64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    module = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  } catch {
+    module = null;
+  }
+  compiled.set(shared, module);
+  return module;
+}
+
+const instances = new WeakMap<object, MaxPoolGradExports | null>();
+
+/**
+ * The SIMD max-pool backprop bound to this backend's memory, or null when it cannot run there: not a wasm backend,
+ * no WebAssembly SIMD, or a wasm build that does not expose its memory.
+ */
+export function maxPoolGradSimdFor(backend: unknown): MaxPoolGradExports | null {
+  if (!isWasmBackend(backend)) return null;
+  const cached = instances.get(backend);
+  if (cached !== undefined) return cached;
+  let exports: MaxPoolGradExports | null = null;
+  const m = backend.wasm;
+  const memory = m?.asm?.memory ?? m?.wasmMemory;
+  if (typeof WebAssembly === 'object' && memory instanceof WebAssembly.Memory) {
+    const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+    const module = compileMaxPoolGrad(shared);
+    if (module != null) {
+      try {
+        exports = new WebAssembly.Instance(module, { env: { memory } })
+          .exports as unknown as MaxPoolGradExports;
+      } catch {
+        exports = null;
+      }
+    }
+  }
+  instances.set(backend, exports);
+  return exports;
+}
+
+let simdEnabled = true;
+
+/**
+ * Whether the wasm MaxPoolGrad fix may use the WebAssembly SIMD kernel (default true). When false, or where SIMD is
+ * unavailable or the channel count is not a multiple of 4, it runs `maxPoolBackprop`; both give the same bits.
+ */
+export function setMaxPoolGradSimd(enabled: boolean): void {
+  simdEnabled = enabled;
+}
+
 /**
  * Replacement for the wasm backend's MaxPoolGrad kernel. The stock kernel (4.22) starts its running maximum at
  * numeric_limits<float>::min() — the smallest POSITIVE float — so a window whose values are all ≤ 0 gets no
  * gradient at all, and it breaks ties on the last maximum where cpu takes the first. This kernel reads the
- * tensors in place from the wasm heap and runs `maxPoolBackprop`.
+ * tensors in place from the wasm heap and runs the WebAssembly SIMD kernel (maxpool-grad.wat) when it can, else
+ * `maxPoolBackprop`; the two give bit-identical results.
  */
 export function wasmMaxPoolGradKernel(fallback: tf.KernelFunc | undefined): tf.KernelFunc {
   return (args) => {
@@ -99,6 +184,38 @@ export function wasmMaxPoolGradKernel(fallback: tf.KernelFunc | undefined): tf.K
     const out = backend.makeOutput(input.shape, 'float32');
     // Views are taken after makeOutput: allocating may grow (and so detach) the wasm heap.
     const dxv = backend.typedArrayFromHeap(out) as Float32Array;
+    const simd = simdEnabled && info.inChannels % 4 === 0 ? maxPoolGradSimdFor(backend) : null;
+    if (simd != null && info.dilationHeight === 1 && info.dilationWidth === 1) {
+      // The windows tile the image: each dx element is written exactly once, so dx is not zero-filled first.
+      const tile =
+        info.strideHeight === info.effectiveFilterHeight &&
+        info.strideWidth === info.effectiveFilterWidth &&
+        info.padInfo.top === 0 &&
+        info.padInfo.left === 0 &&
+        info.outHeight * info.strideHeight === info.inHeight &&
+        info.outWidth * info.strideWidth === info.inWidth;
+      if (!tile) dxv.fill(0);
+      const ptr = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
+      simd.maxPoolGrad(
+        ptr(input),
+        ptr(dy),
+        dxv.byteOffset,
+        info.batchSize,
+        info.inHeight,
+        info.inWidth,
+        info.inChannels,
+        info.outHeight,
+        info.outWidth,
+        info.effectiveFilterHeight,
+        info.effectiveFilterWidth,
+        info.strideHeight,
+        info.strideWidth,
+        info.padInfo.top,
+        info.padInfo.left,
+        tile ? 1 : 0,
+      );
+      return out;
+    }
     dxv.fill(0);
     maxPoolBackprop(backend.typedArrayFromHeap(input), backend.typedArrayFromHeap(dy), dxv, info);
     return out;
