@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { stockGradConfig } from '../gradients.js';
 import { conv2dFilterGradViaSimd } from './conv-filter-grad-simd.js';
+import { rotateFilter } from './rotate-filter.js';
 
 type Shape4D = [number, number, number, number];
 type Strides = number | [number, number];
@@ -134,7 +135,8 @@ export function conv2dInputGradViaConv(
   ];
   if (pads.some(([a, b]) => a < 0 || b < 0)) return null;
   return tf.tidy(() => {
-    const rotated = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]);
+    // transpose(reverse(filter, [0, 1]), [0, 1, 3, 2]): one copy on wasm, whose Reverse kernel is slow.
+    const rotated = rotateFilter(filter);
     return tf.conv2d(dy, rotated, 1, pads);
   });
 }
