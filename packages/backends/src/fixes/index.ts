@@ -9,6 +9,7 @@ import {
   setConvFilterGradSimd,
   setConvGradBackend,
 } from './conv2d.js';
+import { installWasmIdentityAlias, removeWasmIdentityAlias } from './identity.js';
 import { wasmMaxPoolGradKernel } from './maxpool.js';
 
 /** The training fixes this package knows. */
@@ -76,6 +77,11 @@ export interface InstallTrainingFixesOptions {
    * a conv2d. Defaults to 1 on wasm and 0 (never) elsewhere.
    */
   convFilterGradMatMulMaxChannels?: number;
+  /**
+   * On wasm, whether Identity (the engine's clone of every tensor saved for a gradient) shares the input's data
+   * instead of copying it (default true). The values are the same either way; false restores the stock kernel.
+   */
+  wasmIdentityAlias?: boolean;
   /**
    * Whether conv filter gradients use the WebAssembly SIMD kernel where it applies (stride 1, output channels a
    * multiple of 4, wasm backend with SIMD). Defaults to true on wasm; false selects the matMul/conv2d forms (for
@@ -145,6 +151,10 @@ export function installTrainingFixes(
   registerGradients();
   const wanted = options.fixes ?? defaultFixes(backendName);
   const set = installed.get(backendName) ?? new Set<FixName>();
+  if (backendName === 'wasm') {
+    if (options.wasmIdentityAlias ?? true) installWasmIdentityAlias();
+    else removeWasmIdentityAlias();
+  }
   for (const fix of wanted) {
     if (fix === 'conv2d-grad') {
       setConvGradBackend(backendName, options.convInputGrad ?? INPUT_GRAD_METHOD[backendName] ?? 'conv2d');
@@ -181,6 +191,7 @@ export function uninstallTrainingFixes(backendName: string, fixes?: readonly Fix
     if (fix === 'maxpool-grad' && backendName === 'wasm') removeWasmMaxPoolGrad();
     set?.delete(fix);
   }
+  if (backendName === 'wasm' && fixes == null) removeWasmIdentityAlias();
   if (![...installed.keys()].some((b) => convGradMethod(b) != null)) {
     // No backend uses the conv fix any more: put tfjs's own configs back.
     for (const k of [tf.Conv2D, tf.Conv2DBackpropInput]) {
