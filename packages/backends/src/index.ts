@@ -15,7 +15,7 @@ export {
   installTrainingFixes,
   uninstallTrainingFixes,
 } from './fixes/index.js';
-export { maxPoolBackprop, setMaxPoolGradSimd } from './fixes/maxpool.js';
+export { maxPoolBackprop, maxPoolGradUsesSimd, setMaxPoolGradSimd } from './fixes/maxpool.js';
 export {
   bundledTfjsCoreVersion,
   type RegisterGradientsResult,

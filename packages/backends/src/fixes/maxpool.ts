@@ -150,6 +150,14 @@ export function maxPoolGradSimdFor(backend: unknown): MaxPoolGradExports | null 
 let simdEnabled = true;
 
 /**
+ * Whether the wasm MaxPoolGrad fix runs its WebAssembly SIMD kernel on this backend (the active one by default)
+ * for float32 data with a multiple of 4 channels: SIMD enabled, and the module linked to the backend's memory.
+ */
+export function maxPoolGradUsesSimd(backend: unknown = tf.backend()): boolean {
+  return simdEnabled && maxPoolGradSimdFor(backend) != null;
+}
+
+/**
  * Whether the wasm MaxPoolGrad fix may use the WebAssembly SIMD kernel (default true). When false, or where SIMD is
  * unavailable or the channel count is not a multiple of 4, it runs `maxPoolBackprop`; both give the same bits.
  */
