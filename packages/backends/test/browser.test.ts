@@ -33,6 +33,7 @@ interface Result {
     crossOriginIsolated: boolean;
     sharedMemory: boolean;
     kernels: string[];
+    maxPoolGradSimd: boolean;
     dx: number;
     dw: number;
   };
@@ -131,6 +132,8 @@ function checkResult(r: Result): void {
   expect(r.filterGrad.crossOriginIsolated).toBe(true);
   expect(r.filterGrad.sharedMemory).toBe(true);
   expect(r.filterGrad.kernels).toContain('GradsignConv2DFilterGradSimd');
+  // So does the max-pool gradient's SIMD kernel.
+  expect(r.filterGrad.maxPoolGradSimd).toBe(true);
   expect(r.filterGrad.dx).toBeLessThan(1e-5);
   expect(r.filterGrad.dw).toBeLessThan(1e-5);
 }

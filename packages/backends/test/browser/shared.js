@@ -1,6 +1,6 @@
 // Runs in a page or a worker, bundled by esbuild for the browser (tfjs-core resolves to its ESM build there).
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../../dist/index.js';
+import { maxPoolGradUsesSimd, selectBackend } from '../../dist/index.js';
 
 function relErr(a, b) {
   let d = 0;
@@ -61,6 +61,7 @@ async function wasmFilterGrad() {
     crossOriginIsolated: globalThis.crossOriginIsolated === true,
     sharedMemory: typeof SharedArrayBuffer === 'function' && memory?.buffer instanceof SharedArrayBuffer,
     kernels: wasm.kernels,
+    maxPoolGradSimd: maxPoolGradUsesSimd(tf.backend()),
     dx: relErr(cpu.values[0], wasm.values[0]),
     dw: relErr(cpu.values[1], wasm.values[1]),
   };
