@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 /**
  * Identity on the wasm backend without a copy. tfjs's engine runs Identity (`clone`) on every tensor a kernel
  * saves for its gradient while a gradient tape records, and the stock wasm kernel copies the data; in a training
- * step of the reference CNN that is about 20 copies of activations. This kernel returns the input's data with
+ * step of the reference CNN that is 26 copies of activations (4 at 28×28, 8 at 14×14, 8 at 7×7, 6 at 3×3). This kernel returns the input's data with
  * its reference count raised, as the cpu backend's Identity and the wasm backend's own Reshape do: no backend
  * kernel writes into its inputs, so the values are the same bits and nothing else changes. Strings keep the stock
  * kernel.
