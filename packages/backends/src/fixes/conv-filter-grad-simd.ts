@@ -3,6 +3,7 @@ import {
   CONV_FILTER_GRAD_SHARED_WASM_BASE64,
   CONV_FILTER_GRAD_WASM_BASE64,
 } from './conv-filter-grad-wasm.js';
+import { isWasmBackend, moduleOnWasmHeap } from './wasm-heap.js';
 
 /**
  * The conv2d filter gradient as a WebAssembly SIMD kernel (conv-filter-grad.wat), instantiated on the tfjs wasm
@@ -36,68 +37,19 @@ interface FilterGradExports {
   ): void;
 }
 
-/** The parts of tfjs-backend-wasm's BackendWasm (and its emscripten module) the kernel uses. */
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
-  wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown };
-}
+const kernel = moduleOnWasmHeap<FilterGradExports>({
+  ordinary: CONV_FILTER_GRAD_WASM_BASE64,
+  shared: CONV_FILTER_GRAD_SHARED_WASM_BASE64,
+});
 
-function isWasmBackend(b: unknown): b is WasmBackendLike {
-  const o = b as Partial<WasmBackendLike> | null;
-  return o != null && typeof o.makeOutput === 'function' && typeof o.typedArrayFromHeap === 'function';
-}
-
-const compiled = new Map<boolean, WebAssembly.Module | null>();
-
-/**
- * The module for a shared memory (the threaded wasm backend, in cross-origin-isolated pages) or an ordinary one:
- * a memory import links only to a memory of its own kind. Null where WebAssembly SIMD is not supported.
- */
-export function compileConvFilterGrad(shared: boolean): WebAssembly.Module | null {
-  const cached = compiled.get(shared);
-  if (cached !== undefined) return cached;
-  let module: WebAssembly.Module | null = null;
-  try {
-    const bin = atob(shared ? CONV_FILTER_GRAD_SHARED_WASM_BASE64 : CONV_FILTER_GRAD_WASM_BASE64);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    module = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-  } catch {
-    module = null;
-  }
-  compiled.set(shared, module);
-  return module;
-}
-
-const instances = new WeakMap<object, FilterGradExports | null>();
+/** The kernel's module for a shared or an ordinary memory (see `moduleOnWasmHeap`). */
+export const compileConvFilterGrad = kernel.compile;
 
 /**
  * The kernel bound to this backend's memory, or null when it cannot run there: not a wasm backend, no
  * WebAssembly SIMD, or a wasm build that does not expose its memory.
  */
-export function convFilterGradSimdFor(backend: unknown): FilterGradExports | null {
-  if (!isWasmBackend(backend)) return null;
-  const cached = instances.get(backend);
-  if (cached !== undefined) return cached;
-  let exports: FilterGradExports | null = null;
-  const m = backend.wasm;
-  const memory = m?.asm?.memory ?? m?.wasmMemory;
-  if (typeof WebAssembly === 'object' && memory instanceof WebAssembly.Memory) {
-    const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
-    const module = compileConvFilterGrad(shared);
-    if (module != null) {
-      try {
-        const instance = new WebAssembly.Instance(module, { env: { memory } });
-        exports = instance.exports as unknown as FilterGradExports;
-      } catch {
-        exports = null;
-      }
-    }
-  }
-  instances.set(backend, exports);
-  return exports;
-}
+export const convFilterGradSimdFor = kernel.bind;
 
 interface KernelAttrs {
   filterShape: Shape4D;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MAXPOOL_GRAD_SHARED_WASM_BASE64, MAXPOOL_GRAD_WASM_BASE64 } from './maxpool-grad-wasm.js';
+import { isWasmBackend, moduleOnWasmHeap } from './wasm-heap.js';
 
 type Shape4D = [number, number, number, number];
 type Strides = number | [number, number];
@@ -10,13 +11,6 @@ interface MaxPoolGradAttrs {
   strides: Strides;
   pad: PoolPad;
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
-
-/** The part of tfjs-backend-wasm's BackendWasm (and its emscripten module) this kernel uses. */
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
-  wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown };
 }
 
 interface MaxPoolGradExports {
@@ -38,11 +32,6 @@ interface MaxPoolGradExports {
     left: number,
     tile: number,
   ): void;
-}
-
-function isWasmBackend(b: unknown): b is WasmBackendLike {
-  const o = b as Partial<WasmBackendLike> | null;
-  return o != null && typeof o.makeOutput === 'function' && typeof o.typedArrayFromHeap === 'function';
 }
 
 /**
@@ -96,56 +85,19 @@ export function maxPoolBackprop(
   }
 }
 
-const compiled = new Map<boolean, WebAssembly.Module | null>();
+const kernel = moduleOnWasmHeap<MaxPoolGradExports>({
+  ordinary: MAXPOOL_GRAD_WASM_BASE64,
+  shared: MAXPOOL_GRAD_SHARED_WASM_BASE64,
+});
 
-/**
- * The SIMD module (maxpool-grad.wat) for a shared memory (the threaded wasm backend) or an ordinary one: a memory
- * import links only to a memory of its own kind. Null where WebAssembly SIMD is not supported.
- */
-export function compileMaxPoolGrad(shared: boolean): WebAssembly.Module | null {
-  const cached = compiled.get(shared);
-  if (cached !== undefined) return cached;
-  let module: WebAssembly.Module | null = null;
-  try {
-    const bin = atob(shared ? MAXPOOL_GRAD_SHARED_WASM_BASE64 : MAXPOOL_GRAD_WASM_BASE64);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    module = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-  } catch {
-    module = null;
-  }
-  compiled.set(shared, module);
-  return module;
-}
-
-const instances = new WeakMap<object, MaxPoolGradExports | null>();
+/** The SIMD module (maxpool-grad.wat) for a shared or an ordinary memory (see `moduleOnWasmHeap`). */
+export const compileMaxPoolGrad = kernel.compile;
 
 /**
  * The SIMD max-pool backprop bound to this backend's memory, or null when it cannot run there: not a wasm backend,
  * no WebAssembly SIMD, or a wasm build that does not expose its memory.
  */
-export function maxPoolGradSimdFor(backend: unknown): MaxPoolGradExports | null {
-  if (!isWasmBackend(backend)) return null;
-  const cached = instances.get(backend);
-  if (cached !== undefined) return cached;
-  let exports: MaxPoolGradExports | null = null;
-  const m = backend.wasm;
-  const memory = m?.asm?.memory ?? m?.wasmMemory;
-  if (typeof WebAssembly === 'object' && memory instanceof WebAssembly.Memory) {
-    const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
-    const module = compileMaxPoolGrad(shared);
-    if (module != null) {
-      try {
-        exports = new WebAssembly.Instance(module, { env: { memory } })
-          .exports as unknown as MaxPoolGradExports;
-      } catch {
-        exports = null;
-      }
-    }
-  }
-  instances.set(backend, exports);
-  return exports;
-}
+export const maxPoolGradSimdFor = kernel.bind;
 
 let simdEnabled = true;
 

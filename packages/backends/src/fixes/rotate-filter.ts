@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { isWasmBackend } from './wasm-heap.js';
 
 /**
  * A conv filter [kh, kw, ci, co] rotated by 180° in its spatial axes and with its channel axes swapped:
@@ -10,17 +11,6 @@ import * as tf from '@tensorflow/tfjs-core';
 export const ROTATE_FILTER = 'GradsignRotateFilter';
 
 type Shape4D = [number, number, number, number];
-
-/** The part of tfjs-backend-wasm's BackendWasm this kernel uses. */
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
-}
-
-function isWasmBackend(b: unknown): b is WasmBackendLike {
-  const o = b as Partial<WasmBackendLike> | null;
-  return o != null && typeof o.makeOutput === 'function' && typeof o.typedArrayFromHeap === 'function';
-}
 
 /** out[a, b, j, i] = src[kh − 1 − a, kw − 1 − b, i, j] for a filter of shape [kh, kw, ci, co]. */
 export function rotateFilterInto(src: ArrayLike<number>, out: tf.TypedArray, shape: Shape4D): void {
