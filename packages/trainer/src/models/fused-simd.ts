@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { allReduceActive, withCount } from '../parallel/group.js';
+import { wholeBatchSums } from '../parallel/group.js';
 import { FUSED_SIMD_SHARED_WASM_BASE64, FUSED_SIMD_WASM_BASE64 } from './fused-simd-wasm.js';
 
 /**
@@ -160,9 +160,7 @@ export function simdForward(
     new Float32Array(buf, part, 2 * C).fill(0);
     simd.fn.fwdStats(ptr(backend, x), ptr(backend, bias), ptr(backend, y), acc, part, npos, C, slope);
     // Whole-batch statistics in data-parallel training: every replica's sums and counts.
-    const sums = withCount([new Float64Array(simd.memory.buffer, acc, 2 * C)], npos);
-    allReduceActive(sums);
-    const count = sums[2 * C]!;
+    const { sums, count } = wholeBatchSums([new Float64Array(simd.memory.buffer, acc, 2 * C)], npos);
     const p = new Float32Array(simd.memory.buffer, params, 3 * C);
     const g = backend.typedArrayFromHeap(gamma);
     const b = backend.typedArrayFromHeap(beta);
@@ -221,9 +219,7 @@ export function simdBackward(
     buf = simd.memory.buffer;
     const sums = new Float64Array(buf, acc, 2 * C);
     // dγ and dβ are this replica's share; dx needs the whole batch's sums (data-parallel training).
-    const global = withCount([sums], npos);
-    allReduceActive(global);
-    const count = global[2 * C]!;
+    const { sums: global, count } = wholeBatchSums([sums], npos);
     const g = backend.typedArrayFromHeap(gamma);
     const p = new Float32Array(buf, k, 3 * C);
     const dgamma = backend.typedArrayFromHeap(dgammaT);

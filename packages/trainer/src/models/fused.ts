@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { allReduceActive, withCount } from '../parallel/group.js';
+import { wholeBatchSums } from '../parallel/group.js';
 import { simdBackward, simdFor, simdForward, simdLeakyAffine, type WasmBackendLike } from './fused-simd.js';
 
 /**
@@ -135,9 +135,7 @@ export function biasLeakyBatchNormForward(
     }
   }
   // In data-parallel training the statistics are over the whole batch: the sums and counts of all replicas.
-  const global = withCount([sum, sumSq], n);
-  allReduceActive(global);
-  const count = global[2 * C]!;
+  const { sums: global, count } = wholeBatchSums([sum, sumSq], n);
   const mean = new Float64Array(C);
   const scale = new Float64Array(C);
   const shift = new Float64Array(C);
@@ -193,9 +191,7 @@ export function biasLeakyBatchNormBackward(
   }
   // γ's and β's gradients are this replica's share (the trainer sums gradients over replicas); dx needs the
   // whole batch's sums.
-  const global = withCount([sdy, sdyx], n);
-  allReduceActive(global);
-  const count = global[2 * C]!;
+  const { sums: global, count } = wholeBatchSums([sdy, sdyx], n);
   const k = new Float64Array(C);
   const m1 = new Float64Array(C);
   const m2 = new Float64Array(C);

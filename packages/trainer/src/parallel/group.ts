@@ -144,19 +144,23 @@ export function withReplicaGroup<T>(group: ReplicaGroup | null, fn: () => T): T 
   }
 }
 
-/** Sums `values` over the active group's replicas in place; nothing happens outside data-parallel training. */
-export function allReduceActive(values: Float64Array): void {
-  active?.allReduceSum(values);
-}
-
-/** `parts` one after the other, then `count`: what replicas sum for batch statistics. */
-export function withCount(parts: readonly ArrayLike<number>[], count: number): Float64Array {
-  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0) + 1);
+/**
+ * Per-channel sums over the whole batch, for layers that couple a batch's rows (BatchNorm): `parts` are this
+ * thread's sums, one array after the other, over `count` values each. Inside a data-parallel step they and the
+ * count are summed over the active replica group; outside, they come back as they are.
+ */
+export function wholeBatchSums(
+  parts: readonly ArrayLike<number>[],
+  count: number,
+): { sums: Float64Array; count: number } {
+  const length = parts.reduce((n, p) => n + p.length, 0);
+  const values = new Float64Array(length + 1);
   let offset = 0;
   for (const p of parts) {
-    for (let i = 0; i < p.length; i++) out[offset + i] = p[i]!;
+    for (let i = 0; i < p.length; i++) values[offset + i] = p[i]!;
     offset += p.length;
   }
-  out[offset] = count;
-  return out;
+  values[length] = count;
+  active?.allReduceSum(values);
+  return { sums: values.subarray(0, length), count: values[length]! };
 }
