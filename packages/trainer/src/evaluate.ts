@@ -48,6 +48,15 @@ export async function evaluate(
     count += batch.size;
     options.onProgress?.(count, split.count);
   }
+  return evalResult({ correct, lossSum, count }, start);
+}
+
+/** The result of an evaluation from its totals; `start` is when it began (`performance.now()`). */
+export function evalResult(
+  totals: { readonly correct: number; readonly lossSum: number; readonly count: number },
+  start: number,
+): EvalResult {
+  const { correct, lossSum, count } = totals;
   return {
     accuracy: count === 0 ? Number.NaN : correct / count,
     loss: count === 0 ? Number.NaN : lossSum / count,

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Checkpoint } from '../checkpoint.js';
 import type { TrainConfig } from '../config.js';
 import { CheckpointError, TrainerError } from '../errors.js';
-import type { EvalResult, EvaluateOptions } from '../evaluate.js';
+import { type EvalResult, type EvaluateOptions, evalResult } from '../evaluate.js';
 import type { StepRecord, TrainerData } from '../trainer.js';
 import { SharedReplicaGroup } from './group.js';
 import type { ReplicaSetup, ReplicaWorkerData } from './node-worker.js';
@@ -94,6 +94,47 @@ function replicaError(e: { name: string; code?: string; message: string }): Erro
 }
 
 /**
+ * The replica threads of one run. The first failure among them (a thread's error or exit) aborts the replica
+ * group, so replicas waiting in an all-reduce stop waiting, and rejects every request in flight; later requests
+ * throw it. After `stop()`, exits are expected and ignored.
+ */
+class ReplicaPool {
+  readonly threads: ReplicaThread[];
+  failure: Error | null = null;
+  private stopped = false;
+
+  constructor(
+    readonly group: SharedArrayBuffer,
+    count: number,
+    workerData: ReplicaWorkerData,
+  ) {
+    const script = new URL('./node-worker.js', import.meta.url);
+    this.threads = Array.from(
+      { length: count },
+      () => new ReplicaThread(new Worker(script, { workerData }), (error) => this.fail(error)),
+    );
+  }
+
+  private fail(error: Error): void {
+    if (this.stopped || this.failure) return;
+    this.failure = error;
+    SharedReplicaGroup.abort(this.group);
+    for (const t of this.threads) t.failAll(error);
+  }
+
+  /** Sends `request` to every replica and waits for all of their results. */
+  all(request: Request): Promise<ReplicaResult[]> {
+    if (this.failure) throw this.failure;
+    return Promise.all(this.threads.map((t) => t.call(request)));
+  }
+
+  stop(): Promise<unknown> {
+    this.stopped = true;
+    return Promise.all(this.threads.map((t) => t.worker.terminate()));
+  }
+}
+
+/**
  * Data-parallel training over Node worker threads: `workers` replicas of the model each train on their share of
  * every batch, with BatchNorm statistics, gradients and loss summed over the replicas, so a step computes the
  * same update as `Trainer` on the whole batch (up to float32 rounding: the sums are added in a different order).
@@ -108,21 +149,20 @@ export class ParallelTrainer {
   readonly data: TrainerData;
   readonly backend: string;
   readonly workers: number;
-  private readonly threads: ReplicaThread[];
+  private readonly pool: ReplicaPool;
   private readonly info: ReplicaInfo;
   private stepsDone: number;
   private trainMs: number;
   private optimizerBytes: number;
-  private failure: Error | null = null;
   private disposed = false;
 
-  private constructor(threads: ReplicaThread[], info: ReplicaInfo, data: TrainerData) {
-    this.threads = threads;
+  private constructor(pool: ReplicaPool, info: ReplicaInfo, data: TrainerData) {
+    this.pool = pool;
     this.info = info;
     this.config = info.config;
     this.data = data;
     this.backend = info.backend;
-    this.workers = threads.length;
+    this.workers = pool.threads.length;
     this.stepsDone = info.step;
     this.trainMs = info.trainSeconds * 1000;
     this.optimizerBytes = info.stateBytes;
@@ -157,25 +197,11 @@ export class ParallelTrainer {
       backend,
       ...(options.setup ? { setup: options.setup } : {}),
     };
-    const threads: ReplicaThread[] = [];
-    let failed = false;
-    const onFailure = (error: Error) => {
-      if (failed) return;
-      failed = true;
-      SharedReplicaGroup.abort(group);
-      for (const t of threads) t.failAll(error);
-    };
-    for (let i = 0; i < count; i++) {
-      threads.push(
-        new ReplicaThread(new Worker(new URL('./node-worker.js', import.meta.url), { workerData }), (e) =>
-          onFailure(e),
-        ),
-      );
-    }
+    const pool = new ReplicaPool(group, count, workerData);
     const train = shareSplit(options.data.train);
     try {
       const infos = await Promise.all(
-        threads.map((t, index) =>
+        pool.threads.map((t, index) =>
           t.call({
             kind: 'start',
             group,
@@ -188,28 +214,11 @@ export class ParallelTrainer {
           }),
         ),
       );
-      const trainer = new ParallelTrainer(threads, infos[0] as ReplicaInfo, options.data);
-      for (const t of threads) {
-        t.worker.removeAllListeners('error');
-        t.worker.removeAllListeners('exit');
-        t.worker.on('error', (e) => trainer.fail(group, e));
-        t.worker.on('exit', (code) =>
-          trainer.fail(group, new Error(`a replica thread exited (code ${code})`)),
-        );
-      }
-      return trainer;
+      return new ParallelTrainer(pool, infos[0] as ReplicaInfo, options.data);
     } catch (error) {
-      failed = true;
-      await Promise.all(threads.map((t) => t.worker.terminate()));
+      await pool.stop();
       throw error;
     }
-  }
-
-  private fail(group: SharedArrayBuffer, error: Error): void {
-    if (this.disposed || this.failure) return;
-    this.failure = error;
-    SharedReplicaGroup.abort(group);
-    for (const t of this.threads) t.failAll(error);
   }
 
   get step(): number {
@@ -236,12 +245,12 @@ export class ParallelTrainer {
 
   private checkUsable(): void {
     if (this.disposed) throw new TrainerError('disposed', 'this trainer has been disposed');
-    if (this.failure) throw this.failure;
+    if (this.pool.failure) throw this.pool.failure;
   }
 
   private async all(request: Request): Promise<ReplicaResult[]> {
     this.checkUsable();
-    return Promise.all(this.threads.map((t) => t.call(request)));
+    return this.pool.all(request);
   }
 
   /** One optimizer step on the next batch, split over the replicas. */
@@ -281,7 +290,7 @@ export class ParallelTrainer {
     for (let done = 0; done < split.count; ) {
       options.signal?.throwIfAborted();
       const parts: Promise<ReplicaResult>[] = [];
-      for (const thread of this.threads) {
+      for (const thread of this.pool.threads) {
         const n = Math.min(chunk, split.count - done);
         if (n <= 0) break;
         parts.push(thread.call({ kind: 'evaluate', split, start: done, count: n, batchSize }));
@@ -294,30 +303,22 @@ export class ParallelTrainer {
       }
       options.onProgress?.(count, split.count);
     }
-    return {
-      accuracy: count === 0 ? Number.NaN : correct / count,
-      loss: count === 0 ? Number.NaN : lossSum / count,
-      count,
-      correct,
-      seconds: (performance.now() - start) / 1000,
-    };
+    return evalResult({ correct, lossSum, count }, start);
   }
 
   /** The run's complete state, as `Trainer.checkpoint()` gives it (the replicas hold identical copies). */
   async checkpoint(meta?: Record<string, unknown>): Promise<Checkpoint> {
     this.checkUsable();
-    return (await this.threads[0]!.call({ kind: 'checkpoint', ...(meta ? { meta } : {}) })) as Checkpoint;
+    return (await this.pool.threads[0]!.call({
+      kind: 'checkpoint',
+      ...(meta ? { meta } : {}),
+    })) as Checkpoint;
   }
 
   /** Stops the replica threads. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const t of this.threads) {
-      t.worker.removeAllListeners('exit');
-      t.worker.removeAllListeners('error');
-      t.worker.on('error', () => {});
-      void t.worker.terminate();
-    }
+    void this.pool.stop();
   }
 }
