@@ -1,5 +1,5 @@
 // Assembles the hand-written WebAssembly SIMD kernels in src/fixes with wabt: conv-filter-grad.wat into
-// conv-filter-grad-wasm.ts and maxpool-grad.wat into maxpool-grad-wasm.ts (each module's bytes, base64, for an
+// conv-filter-grad-wasm.ts, conv3x3-winograd.wat into conv3x3-winograd-wasm.ts and maxpool-grad.wat into maxpool-grad-wasm.ts (each module's bytes, base64, for an
 // ordinary and a shared memory; see scripts/wat-to-ts.mjs at the repository root). `--check` exits non-zero when a
 // committed file is out of date instead of writing it (the tests run it, so the committed bytes cannot go stale).
 //
@@ -20,6 +20,12 @@ await assembleWatModules({
       ts: 'conv-filter-grad-wasm.ts',
       name: 'CONV_FILTER_GRAD',
       doc: 'The assembled conv-filter-grad.wat (WebAssembly with SIMD), base64.',
+    },
+    {
+      wat: 'conv3x3-winograd.wat',
+      ts: 'conv3x3-winograd-wasm.ts',
+      name: 'CONV3X3_WINOGRAD',
+      doc: 'The assembled conv3x3-winograd.wat (WebAssembly with SIMD), base64.',
     },
     {
       wat: 'maxpool-grad.wat',

@@ -121,7 +121,7 @@ function checkResult(r: Result): void {
   expect(r.auto.capabilities.int32ExactBelow).toBe(2 ** 24);
   expect(r.losses[2]!).toBeLessThan(r.losses[0]!);
   expect(r.wasm.backend).toBe('wasm');
-  expect(r.wasm.fixes).toEqual(['conv2d-grad', 'maxpool-grad']);
+  expect(r.wasm.fixes).toEqual(['conv2d-grad', 'maxpool-grad', 'conv2d-winograd']);
   expect(r.wasm.capabilities.simd).toBe(true);
   expect(r.wasm.capabilities.threads).toBeGreaterThanOrEqual(1);
   expect(r.wasm.capabilities.int32Exact).toBe(true);

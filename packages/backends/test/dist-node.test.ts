@@ -45,7 +45,7 @@ describe('built package under plain node', () => {
     expect(cpu.error).toBeUndefined();
     expect(wasm.error).toBeUndefined();
     expect([cpu.backend, wasm.backend]).toEqual(['cpu', 'wasm']);
-    expect(wasm.fixes).toEqual(['conv2d-grad', 'maxpool-grad']);
+    expect(wasm.fixes).toEqual(['conv2d-grad', 'maxpool-grad', 'conv2d-winograd']);
     for (const o of [cpu, wasm]) {
       for (const [k, v] of Object.entries(o.gradNorms!)) {
         expect(Number.isFinite(v) && v > 0, `${o.backend} gradient of ${k}`).toBe(true);

@@ -192,18 +192,19 @@ describe('install bookkeeping', () => {
     installTrainingFixes('wasm');
     const conv = tf.getGradient('Conv2D');
     const kernel = tf.getKernel('MaxPoolGrad', 'wasm');
-    expect(installTrainingFixes('wasm')).toEqual(['conv2d-grad', 'maxpool-grad']);
+    expect(installTrainingFixes('wasm')).toEqual(['conv2d-grad', 'maxpool-grad', 'conv2d-winograd']);
     expect(tf.getGradient('Conv2D')).toBe(conv);
     expect(tf.getKernel('MaxPoolGrad', 'wasm')).toBe(kernel);
     // Someone re-registers tfjs's stock gradients (e.g. importing register_all_gradients later).
     tf.registerGradient(stockGradConfig('Conv2D')!);
-    expect(activeFixes('wasm')).toEqual(['maxpool-grad']);
+    expect(activeFixes('wasm')).toEqual(['maxpool-grad', 'conv2d-winograd']);
     installTrainingFixes('wasm');
-    expect(activeFixes('wasm')).toEqual(['conv2d-grad', 'maxpool-grad']);
+    expect(activeFixes('wasm')).toEqual(['conv2d-grad', 'maxpool-grad', 'conv2d-winograd']);
   });
 
   it('refuses the wasm-only max-pool fix on another backend', () => {
     expect(() => installTrainingFixes('cpu', { fixes: ['maxpool-grad'] })).toThrow(/only applies to wasm/);
+    expect(() => installTrainingFixes('cpu', { fixes: ['conv2d-winograd'] })).toThrow(/only applies to wasm/);
   });
 
   it('uninstall restores the stock kernel and gradient', () => {
@@ -214,7 +215,7 @@ describe('install bookkeeping', () => {
     expect(tf.getGradient('Conv2D')).toBe(stockGradConfig('Conv2D'));
     expect(activeFixes('wasm')).toEqual([]);
     installTrainingFixes('wasm');
-    expect(activeFixes('wasm')).toEqual(['conv2d-grad', 'maxpool-grad']);
+    expect(activeFixes('wasm')).toEqual(['conv2d-grad', 'maxpool-grad', 'conv2d-winograd']);
   });
 });
 

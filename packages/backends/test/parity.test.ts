@@ -21,7 +21,7 @@ async function parity(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: Input[]): Pr
 
 beforeAll(async () => {
   const s = await selectBackend(['wasm'], { onLog: quiet });
-  expect(s.fixes).toEqual(['conv2d-grad', 'maxpool-grad']);
+  expect(s.fixes).toEqual(['conv2d-grad', 'maxpool-grad', 'conv2d-winograd']);
   // cpu keeps tfjs's stock gradients here, so the comparison is against an independent implementation.
   uninstallTrainingFixes('cpu');
   expect(activeFixes('cpu')).toEqual([]);

@@ -74,7 +74,7 @@ describe('selectBackend in Node', () => {
     const s = await selectBackend('wasm', { onLog: () => {} });
     expect(s.backend).toBe('wasm');
     expect(s.environment).toBe('node');
-    expect(s.fixes).toEqual(['conv2d-grad', 'maxpool-grad']);
+    expect(s.fixes).toEqual(['conv2d-grad', 'maxpool-grad', 'conv2d-winograd']);
     expect(s.capabilities.simd).toBe(Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')));
     expect(s.capabilities.threads).toBeGreaterThanOrEqual(1);
     expect(s.capabilities.floatPrecision).toBe(32);

@@ -93,7 +93,7 @@ describe('stock wasm backend (no fixes)', () => {
 
 describe('wasm with installTrainingFixes', () => {
   beforeAll(() => {
-    expect(installTrainingFixes('wasm')).toEqual(['conv2d-grad', 'maxpool-grad']);
+    expect(installTrainingFixes('wasm')).toEqual(['conv2d-grad', 'maxpool-grad', 'conv2d-winograd']);
   });
 
   it('computes the conv2d gradients, matching the cpu stock gradient', async () => {

@@ -9,11 +9,12 @@ import {
   setConvFilterGradSimd,
   setConvGradBackend,
 } from './conv2d.js';
+import { wasmConv2DKernel } from './conv3x3-winograd.js';
 import { installWasmIdentityAlias, removeWasmIdentityAlias } from './identity.js';
 import { wasmMaxPoolGradKernel } from './maxpool.js';
 
 /** The training fixes this package knows. */
-export type FixName = 'conv2d-grad' | 'maxpool-grad';
+export type FixName = 'conv2d-grad' | 'maxpool-grad' | 'conv2d-winograd';
 
 export interface FixInfo {
   name: FixName;
@@ -41,6 +42,15 @@ export const FIXES: readonly FixInfo[] = [
     summary:
       "wasm's MaxPoolGrad drops the gradient of windows whose values are all <= 0 and breaks ties on the last " +
       'maximum; replaced by a kernel with the cpu semantics (first maximum, running max from -Infinity).',
+  },
+  {
+    name: 'conv2d-winograd',
+    defaultBackends: ['wasm'],
+    supportedBackends: ['wasm'],
+    summary:
+      "Conv2D with 3x3 filters and stride 1 (channels multiples of 4) by Winograd's F(2x2, 3x3) as a " +
+      'WebAssembly SIMD kernel, about 2x faster than XNNPACK there; other convs keep the stock kernel. ' +
+      'It rounds differently from XNNPACK (within a few float32 ulps of the sums).',
   },
 ];
 
@@ -92,9 +102,9 @@ export interface InstallTrainingFixesOptions {
 
 /** The fixes installed per backend. */
 const installed = new Map<string, Set<FixName>>();
-/** Stock wasm MaxPoolGrad kernel, kept so the fix can be removed. */
-let stockWasmMaxPoolGrad: tf.KernelConfig | undefined;
-let fixedWasmMaxPoolGrad: tf.KernelConfig | undefined;
+/** Stock wasm kernels that a fix replaced, kept so the fix can be removed, and their replacements. */
+const stockWasmKernels = new Map<string, tf.KernelConfig>();
+const fixedWasmKernels = new Map<string, tf.KernelConfig>();
 
 /** Fixes that apply to a backend by default. */
 export function defaultFixes(backendName: string): FixName[] {
@@ -108,34 +118,44 @@ function ensureConvGradRegistered(): void {
   }
 }
 
-function installWasmMaxPoolGrad(): void {
-  const current = tf.getKernel(tf.MaxPoolGrad, 'wasm');
+/**
+ * Replaces the wasm backend's kernel `kernelName` by `wrap(stock kernel)`, keeping the stock kernel's setup and
+ * dispose functions (which bind its wasm functions when a backend initialises). Idempotent.
+ */
+function replaceWasmKernel(
+  fix: FixName,
+  kernelName: string,
+  wrap: (stock: tf.KernelFunc) => tf.KernelFunc,
+): void {
+  const current = tf.getKernel(kernelName, 'wasm');
   if (current == null) {
     throw new Error(
-      "maxpool-grad fix: the wasm backend's kernels are not registered yet; import " +
+      `${fix} fix: the wasm backend's kernels are not registered yet; import ` +
         "'@tensorflow/tfjs-backend-wasm' (or call selectBackend) before installTrainingFixes('wasm')",
     );
   }
-  if (current === fixedWasmMaxPoolGrad) return;
-  stockWasmMaxPoolGrad = current;
-  fixedWasmMaxPoolGrad = {
-    kernelName: tf.MaxPoolGrad,
-    backendName: 'wasm',
-    kernelFunc: wasmMaxPoolGradKernel(current.kernelFunc),
-  };
-  tf.unregisterKernel(tf.MaxPoolGrad, 'wasm');
-  tf.registerKernel(fixedWasmMaxPoolGrad);
+  if (current === fixedWasmKernels.get(kernelName)) return;
+  const fixed: tf.KernelConfig = { ...current, kernelFunc: wrap(current.kernelFunc) };
+  stockWasmKernels.set(kernelName, current);
+  fixedWasmKernels.set(kernelName, fixed);
+  tf.unregisterKernel(kernelName, 'wasm');
+  tf.registerKernel(fixed);
 }
 
-function removeWasmMaxPoolGrad(): void {
-  const stock = stockWasmMaxPoolGrad;
-  if (stock == null || tf.getKernel(tf.MaxPoolGrad, 'wasm') !== fixedWasmMaxPoolGrad) return;
-  tf.unregisterKernel(tf.MaxPoolGrad, 'wasm');
+function restoreWasmKernel(kernelName: string): void {
+  const stock = stockWasmKernels.get(kernelName);
+  if (stock == null || tf.getKernel(kernelName, 'wasm') !== fixedWasmKernels.get(kernelName)) return;
+  tf.unregisterKernel(kernelName, 'wasm');
   tf.registerKernel(stock);
   // The stock kernel binds its wasm function in setupFunc, which tfjs runs when the backend initialises. If the
   // backend was initialised while the fix was in place, that never happened for this kernel.
   const backend = tf.findBackend('wasm');
   if (backend != null) stock.setupFunc?.(backend);
+}
+
+function isWasmKernelFixed(kernelName: string): boolean {
+  const fixed = fixedWasmKernels.get(kernelName);
+  return fixed != null && tf.getKernel(kernelName, 'wasm') === fixed;
 }
 
 /**
@@ -170,7 +190,11 @@ export function installTrainingFixes(
     } else if (fix === 'maxpool-grad') {
       if (backendName !== 'wasm')
         throw new Error(`maxpool-grad fix only applies to wasm, not ${backendName}`);
-      installWasmMaxPoolGrad();
+      replaceWasmKernel(fix, tf.MaxPoolGrad, wasmMaxPoolGradKernel);
+    } else if (fix === 'conv2d-winograd') {
+      if (backendName !== 'wasm')
+        throw new Error(`conv2d-winograd fix only applies to wasm, not ${backendName}`);
+      replaceWasmKernel(fix, tf.Conv2D, wasmConv2DKernel);
     } else {
       throw new Error(`unknown fix ${String(fix)}`);
     }
@@ -186,9 +210,10 @@ export function installTrainingFixes(
  */
 export function uninstallTrainingFixes(backendName: string, fixes?: readonly FixName[]): void {
   const set = installed.get(backendName);
-  for (const fix of fixes ?? (['conv2d-grad', 'maxpool-grad'] as const)) {
+  for (const fix of fixes ?? FIXES.map((f) => f.name)) {
     if (fix === 'conv2d-grad') setConvGradBackend(backendName, null);
-    if (fix === 'maxpool-grad' && backendName === 'wasm') removeWasmMaxPoolGrad();
+    if (fix === 'maxpool-grad' && backendName === 'wasm') restoreWasmKernel(tf.MaxPoolGrad);
+    if (fix === 'conv2d-winograd' && backendName === 'wasm') restoreWasmKernel(tf.Conv2D);
     set?.delete(fix);
   }
   if (backendName === 'wasm' && fixes == null) removeWasmIdentityAlias();
@@ -208,8 +233,7 @@ export function activeFixes(backendName: string): FixName[] {
   if (set?.has('conv2d-grad') && convGradMethod(backendName) != null) {
     if (tf.getGradient(tf.Conv2D) === conv2DGradConfig) out.push('conv2d-grad');
   }
-  if (set?.has('maxpool-grad') && tf.getKernel(tf.MaxPoolGrad, 'wasm') === fixedWasmMaxPoolGrad) {
-    out.push('maxpool-grad');
-  }
+  if (set?.has('maxpool-grad') && isWasmKernelFixed(tf.MaxPoolGrad)) out.push('maxpool-grad');
+  if (set?.has('conv2d-winograd') && isWasmKernelFixed(tf.Conv2D)) out.push('conv2d-winograd');
   return out;
 }

@@ -4,6 +4,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
+  disposeData(dataId: tf.DataId, force?: boolean): boolean;
   wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown };
 }
 
