@@ -6,7 +6,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileConv3x3Winograd, conv3x3WinogradFor } from '../src/fixes/conv3x3-winograd.js';
-import { activeFixes, installTrainingFixes, selectBackend, uninstallTrainingFixes } from '../src/index.js';
+import {
+  activeFixes,
+  conv2dFilterGradViaSimd,
+  installTrainingFixes,
+  selectBackend,
+  uninstallTrainingFixes,
+} from '../src/index.js';
 import { gradsOn, input, quiet, randn, relErr } from './helpers.js';
 
 type Pad = Parameters<typeof tf.conv2d>[3];
@@ -86,15 +92,19 @@ function reference(x: Float32Array, xs: S4, w: Float32Array, ws: S4, pad: Pad): 
 }
 
 /** Worst error as a share of the Winograd bound (≤ 1 passes) and of a direct conv's bound (reported). */
-function check(got: ArrayLike<number>, ref: Reference): { worst: number; direct: number } {
+function check(got: ArrayLike<number>, ref: Reference): { worst: number; direct: number; rel: number } {
   let worst = got.length === ref.value.length ? 0 : Number.POSITIVE_INFINITY;
   let direct = 0;
+  let diff = 0;
+  let scale = 0;
   for (let i = 0; i < ref.value.length; i++) {
     const e = Math.abs(got[i]! - ref.value[i]!);
     worst = Math.max(worst, Number.isNaN(e) ? Number.POSITIVE_INFINITY : e / ref.bound[i]!);
     direct = Math.max(direct, e / ref.direct[i]!);
+    diff = Math.max(diff, e);
+    scale = Math.max(scale, Math.abs(ref.value[i]!));
   }
-  return { worst, direct };
+  return { worst, direct, rel: scale === 0 ? diff : diff / scale };
 }
 
 /** conv2d on the active backend, read back, with the kernels it ran. */
@@ -125,11 +135,12 @@ const PADS: Array<[string, Pad]> = [
 ];
 
 describe('Winograd conv vs a float64 reference', () => {
-  const stats = { cases: 0, worst: 0, direct: 0 };
+  const stats = { cases: 0, worst: 0, direct: 0, rel: 0 };
   afterAll(() => {
     console.info(
       `Winograd conv: ${stats.cases} cases, max error ${(stats.worst * 100).toFixed(2)}% of its bound, ` +
-        `${stats.direct.toFixed(2)}x the float32 bound of a direct conv`,
+        `${stats.direct.toFixed(2)}x the float32 bound of a direct conv, max |error| / max |y| = ` +
+        stats.rel.toExponential(2),
     );
   });
 
@@ -169,6 +180,7 @@ describe('Winograd conv vs a float64 reference', () => {
     stats.cases++;
     stats.worst = Math.max(stats.worst, r.worst);
     stats.direct = Math.max(stats.direct, r.direct);
+    stats.rel = Math.max(stats.rel, r.rel);
     expect(r.worst, 'error / bound').toBeLessThanOrEqual(1);
     // On these random inputs the error is also that of a direct conv (its worst case, doubled); not a theorem,
     // but a regression in the transforms' rounding would show here long before the bound above.
@@ -233,6 +245,195 @@ describe('Winograd conv vs a float64 reference', () => {
     wrong[9]! -= x[0]! * w[4 * 16 + 1]!;
     expect(check(Float32Array.from(ref.value), ref).worst).toBeLessThanOrEqual(1);
     expect(check(wrong, ref).worst).toBeGreaterThan(1);
+  });
+});
+
+/**
+ * dW of a 3×3 conv in float64, with its error scales: for the Winograd kernel 16 (terms + 16) u · Σ over 2×2 output
+ * tiles of (Σ |x| over the tile's 4×4 inputs) · (Σ |dy| over the tile), and for a direct sum 2 · terms · u · Σ |x·dy|
+ * (terms = N·OH·OW products per element).
+ */
+function filterGradReference(x: Float32Array, xs: S4, dy: Float32Array, CO: number, pad: Pad): Reference {
+  const info = tf.backend_util.computeConv2DInfo(xs, [3, 3, xs[3], CO], 1, 1, pad);
+  const [N, H, W, C] = xs;
+  const { outHeight: OH, outWidth: OW } = info;
+  const { top, left } = info.padInfo;
+  const terms = N * OH * OW;
+  const at = (n: number, r: number, c: number, ci: number) =>
+    r < 0 || r >= H || c < 0 || c >= W ? 0 : x[((n * H + r) * W + c) * C + ci]!;
+  const value = new Float64Array(9 * C * CO);
+  const direct = new Float64Array(value.length);
+  const tiles = new Float64Array(C * CO);
+  for (let n = 0; n < N; n++)
+    for (let oh = 0; oh < OH; oh++)
+      for (let ow = 0; ow < OW; ow++) {
+        const d = ((n * OH + oh) * OW + ow) * CO;
+        for (let t = 0; t < 9; t++)
+          for (let ci = 0; ci < C; ci++) {
+            const xv = at(n, oh + Math.floor(t / 3) - top, ow + (t % 3) - left, ci);
+            for (let co = 0; co < CO; co++) {
+              const p = xv * dy[d + co]!;
+              value[(t * C + ci) * CO + co]! += p;
+              direct[(t * C + ci) * CO + co]! += Math.abs(p);
+            }
+          }
+      }
+  for (let n = 0; n < N; n++)
+    for (let ty = 0; ty < OH; ty += 2)
+      for (let tx = 0; tx < OW; tx += 2) {
+        const xa = new Float64Array(C);
+        const ya = new Float64Array(CO);
+        for (let i = 0; i < 4; i++)
+          for (let j = 0; j < 4; j++)
+            for (let ci = 0; ci < C; ci++) xa[ci]! += Math.abs(at(n, ty + i - top, tx + j - left, ci));
+        for (let i = 0; i < 2 && ty + i < OH; i++)
+          for (let j = 0; j < 2 && tx + j < OW; j++)
+            for (let co = 0; co < CO; co++)
+              ya[co]! += Math.abs(dy[((n * OH + ty + i) * OW + tx + j) * CO + co]!);
+        for (let ci = 0; ci < C; ci++)
+          for (let co = 0; co < CO; co++) tiles[ci * CO + co]! += xa[ci]! * ya[co]!;
+      }
+  const bound = new Float64Array(value.length);
+  for (let i = 0; i < value.length; i++) {
+    bound[i] = 16 * (terms + 16) * U * tiles[i % (C * CO)]! + 1e-30;
+    direct[i] = 2 * terms * U * direct[i]! + 1e-30;
+  }
+  return { value, bound, direct };
+}
+
+describe('Winograd filter gradient vs a float64 reference', () => {
+  const stats = { cases: 0, worst: 0, rel: 0 };
+  afterAll(() => {
+    console.info(
+      `Winograd dW: ${stats.cases} cases, max error ${(stats.worst * 100).toFixed(2)}% of its bound, ` +
+        `max |error| / max |dW| = ${stats.rel.toExponential(2)}`,
+    );
+  });
+
+  /** dW by the installed filter gradient on wasm, read back, with the kernels it ran. */
+  async function filterGrad(x: Float32Array, xs: S4, dy: Float32Array, CO: number, pad: Pad) {
+    await tf.setBackend('wasm');
+    const info = tf.backend_util.computeConv2DInfo(xs, [3, 3, xs[3], CO], 1, 1, pad);
+    const xt = tf.tensor4d(x, xs);
+    const dyt = tf.tensor4d(dy, [xs[0], info.outHeight, info.outWidth, CO]);
+    let dw: tf.Tensor | null = null;
+    const prof = await tf.profile(() => {
+      dw = conv2dFilterGradViaSimd(xt, dyt, [3, 3, xs[3], CO], 1, pad);
+      return dw ?? [];
+    });
+    const values = Float32Array.from((await dw!.data()) as Float32Array);
+    tf.dispose([xt, dyt, dw!]);
+    return { values, kernels: prof.kernelNames };
+  }
+
+  const grid: Array<{ name: string; xs: S4; co: number; pad: Pad }> = [];
+  for (const batch of [1, 3])
+    for (const [h, w] of [
+      [5, 7],
+      [4, 4],
+      [2, 9],
+    ] as const)
+      for (const [padName, pad] of PADS)
+        for (const ci of [4, 36])
+          for (const co of [4, 12, 32, 20])
+            grid.push({
+              name: `b${batch} ${h}x${w} ${padName} ${ci}->${co}`,
+              xs: [batch, h, w, ci],
+              co,
+              pad,
+            });
+  grid.push(
+    { name: 'b2 28x28 same 32->32', xs: [2, 28, 28, 32], co: 32, pad: 'same' },
+    { name: 'b5 14x14 same 32->32', xs: [5, 14, 14, 32], co: 32, pad: 'same' },
+    { name: 'b7 7x7 same 32->32', xs: [7, 7, 7, 32], co: 32, pad: 'same' },
+    { name: 'b2 29x27 same 64->16', xs: [2, 29, 27, 64], co: 16, pad: 'same' },
+  );
+
+  it.each(grid.map((c, i) => [c.name, c, i] as const))('%s', async (_name, c, i) => {
+    const info = tf.backend_util.computeConv2DInfo(c.xs, [3, 3, c.xs[3], c.co], 1, 1, c.pad);
+    if (info.outHeight < 2 || info.outWidth < 2) return;
+    const x = randn(c.xs, 4000 + i);
+    const dy = randn([c.xs[0], info.outHeight, info.outWidth, c.co], 5000 + i);
+    const got = await filterGrad(x, c.xs, dy, c.co, c.pad);
+    expect(got.kernels).toEqual(['GradsignConv2DFilterGradWinograd']);
+    const r = check(got.values, filterGradReference(x, c.xs, dy, c.co, c.pad));
+    stats.cases++;
+    stats.worst = Math.max(stats.worst, r.worst);
+    stats.rel = Math.max(stats.rel, r.rel);
+    // No check against a direct sum's bound here: a tap that never meets the image (all padding) is exactly 0
+    // in a direct sum, and the Winograd form gets it by cancellation, to within rounding.
+    expect(r.worst, 'error / bound').toBeLessThanOrEqual(1);
+  });
+
+  it('random shapes and paddings (fast-check)', async () => {
+    const side = fc.integer({ min: 0, max: 3 });
+    const shape = fc
+      .record({
+        n: fc.integer({ min: 1, max: 3 }),
+        h: fc.integer({ min: 1, max: 11 }),
+        w: fc.integer({ min: 1, max: 11 }),
+        ci: fc.integer({ min: 1, max: 10 }).map((k) => 4 * k),
+        co: fc.integer({ min: 1, max: 10 }).map((k) => 4 * k),
+        pad: fc.oneof(
+          fc.constantFrom<Pad>('same', 'valid'),
+          fc.integer({ min: 0, max: 3 }),
+          fc.tuple(side, side, side, side).map(
+            ([t, b, l, r]): Pad => [
+              [0, 0],
+              [t, b],
+              [l, r],
+              [0, 0],
+            ],
+          ),
+        ),
+        seed: fc.integer({ min: 1, max: 2 ** 30 }),
+      })
+      .filter((s) => {
+        const info = tf.backend_util.computeConv2DInfo(
+          [s.n, s.h, s.w, s.ci],
+          [3, 3, s.ci, s.co],
+          1,
+          1,
+          s.pad,
+        );
+        return info.outHeight >= 2 && info.outWidth >= 2;
+      });
+    await fc.assert(
+      fc.asyncProperty(shape, async (s) => {
+        const xs: S4 = [s.n, s.h, s.w, s.ci];
+        const info = tf.backend_util.computeConv2DInfo(xs, [3, 3, s.ci, s.co], 1, 1, s.pad);
+        const x = randn(xs, s.seed);
+        const dy = randn([s.n, info.outHeight, info.outWidth, s.co], s.seed + 1);
+        const got = await filterGrad(x, xs, dy, s.co, s.pad);
+        expect(check(got.values, filterGradReference(x, xs, dy, s.co, s.pad)).worst).toBeLessThanOrEqual(1);
+      }),
+      { numRuns: 120, seed: 20261126 },
+    );
+  });
+
+  it('is not used for other filters or with the fix removed', async () => {
+    const x = randn([2, 6, 6, 4], 1);
+    const dy = randn([2, 6, 6, 8], 2);
+    uninstallTrainingFixes('wasm', [WINOGRAD]);
+    const without = await filterGrad(x, [2, 6, 6, 4], dy, 8, 'same');
+    installTrainingFixes('wasm');
+    expect(without.kernels).toEqual(['GradsignConv2DFilterGradSimd']);
+    const x1 = randn([2, 6, 6, 1], 3);
+    await tf.setBackend('wasm');
+    const names = (
+      await tf.profile(
+        () =>
+          conv2dFilterGradViaSimd(
+            tf.tensor4d(x1, [2, 6, 6, 1]),
+            tf.tensor4d(dy, [2, 6, 6, 8]),
+            [3, 3, 1, 8],
+            1,
+            'same',
+          )!,
+      )
+    ).kernelNames;
+    expect(names).toContain('GradsignConv2DFilterGradSimd');
+    expect(names).not.toContain('GradsignConv2DFilterGradWinograd');
   });
 });
 

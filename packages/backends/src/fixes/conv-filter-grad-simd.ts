@@ -3,6 +3,7 @@ import {
   CONV_FILTER_GRAD_SHARED_WASM_BASE64,
   CONV_FILTER_GRAD_WASM_BASE64,
 } from './conv-filter-grad-wasm.js';
+import { conv3x3FilterGradWinograd, conv3x3WinogradFor, winogradApplies } from './conv3x3-winograd.js';
 import { isWasmBackend, moduleOnWasmHeap } from './wasm-heap.js';
 
 /**
@@ -11,6 +12,12 @@ import { isWasmBackend, moduleOnWasmHeap } from './wasm-heap.js';
  * dilation 1, any padding, any input channel count, output channels a multiple of 4.
  */
 export const CONV2D_FILTER_GRAD_SIMD = 'GradsignConv2DFilterGradSimd';
+/**
+ * The same filter gradient for 3×3 filters (input channels a multiple of 4) by the adjoint of Winograd's
+ * F(2×2, 3×3) (conv3x3-winograd.wat): 16 multiplications per 2×2 tile and channel pair instead of 36. Used where
+ * the `conv2d-winograd` fix is installed.
+ */
+export const CONV2D_FILTER_GRAD_WINOGRAD = 'GradsignConv2DFilterGradWinograd';
 
 type Shape4D = [number, number, number, number];
 type Strides = number | [number, number];
@@ -68,6 +75,32 @@ function rowsPerBlock(info: tf.backend_util.Conv2DInfo): number {
   return Math.min(Math.max(rows, 1), info.outHeight);
 }
 
+/** Backends whose 3×3 filter gradients use the Winograd kernel (the `conv2d-winograd` fix). */
+const winogradBackends = new Set<string>();
+
+/** Whether 3×3 filter gradients on a backend use the Winograd kernel where it applies. */
+export function setConvFilterGradWinograd(backendName: string, enabled: boolean): void {
+  if (enabled) winogradBackends.add(backendName);
+  else winogradBackends.delete(backendName);
+}
+
+const winogradKernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const a = attrs as unknown as KernelAttrs;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as Shape4D,
+    a.filterShape,
+    1,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  const dw = conv3x3FilterGradWinograd(backend, x, dy, info);
+  if (dw == null)
+    throw new Error(`${CONV2D_FILTER_GRAD_WINOGRAD} needs the wasm backend with WebAssembly SIMD`);
+  return dw;
+};
+
 const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const a = attrs as unknown as KernelAttrs;
@@ -91,8 +124,8 @@ const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
  * gradient keep working as they do with the conv2d form: for an upstream ddW, dx is the input gradient of a conv
  * of dy with filter ddW and ddy is the conv of x with ddW.
  */
-const gradConfig: tf.GradConfig = {
-  kernelName: CONV2D_FILTER_GRAD_SIMD,
+const gradConfig = (kernelName: string): tf.GradConfig => ({
+  kernelName,
   inputsToSave: ['x', 'dy'],
   gradFunc: (ddw, saved, attrs) => {
     const [x, dy] = saved as [tf.Tensor4D, tf.Tensor4D];
@@ -103,18 +136,23 @@ const gradConfig: tf.GradConfig = {
       dy: () => tf.conv2d(x, g, 1, a.pad, 'NHWC', 1, a.dimRoundingMode),
     };
   },
-};
+});
 
 function ensureRegistered(backendName: string): void {
-  if (tf.getKernel(CONV2D_FILTER_GRAD_SIMD, backendName) == null) {
-    tf.registerKernel({ kernelName: CONV2D_FILTER_GRAD_SIMD, backendName, kernelFunc });
+  for (const [name, func] of [
+    [CONV2D_FILTER_GRAD_SIMD, kernelFunc],
+    [CONV2D_FILTER_GRAD_WINOGRAD, winogradKernelFunc],
+  ] as const) {
+    if (tf.getKernel(name, backendName) == null)
+      tf.registerKernel({ kernelName: name, backendName, kernelFunc: func });
+    if (tf.getGradient(name) == null) tf.registerGradient(gradConfig(name));
   }
-  if (tf.getGradient(CONV2D_FILTER_GRAD_SIMD) == null) tf.registerGradient(gradConfig);
 }
 
 /**
- * Filter gradient of a NHWC conv2d with stride 1 and dilation 1, by the WebAssembly SIMD kernel, on the active
- * backend if it is tfjs's wasm backend. Returns null where the kernel does not apply (another backend, no SIMD or
+ * Filter gradient of a NHWC conv2d with stride 1 and dilation 1, by the WebAssembly SIMD kernel (or its Winograd
+ * form for 3×3 filters where `setConvFilterGradWinograd` enabled it), on the active backend if it is tfjs's wasm
+ * backend. Returns null where the kernel does not apply (another backend, no SIMD or
  * no access to the wasm memory, stride > 1, output channels not a multiple of 4, not float32); the caller then
  * uses another form.
  */
@@ -136,6 +174,10 @@ export function conv2dFilterGradViaSimd(
   if (n !== batchSize || oh !== outHeight || ow !== outWidth || co !== outChannels) return null;
   if (convFilterGradSimdFor(tf.backend()) == null) return null;
   ensureRegistered(tf.getBackend());
+  const winograd =
+    winogradBackends.has(tf.getBackend()) &&
+    winogradApplies(info) &&
+    conv3x3WinogradFor(tf.backend()) != null;
   const attrs: KernelAttrs = {
     filterShape: [...filterShape],
     pad,
@@ -146,5 +188,9 @@ export function conv2dFilterGradViaSimd(
   if (dimRoundingMode != null) attrs.dimRoundingMode = dimRoundingMode;
   return tf
     .engine()
-    .runKernel(CONV2D_FILTER_GRAD_SIMD, { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+    .runKernel(
+      winograd ? CONV2D_FILTER_GRAD_WINOGRAD : CONV2D_FILTER_GRAD_SIMD,
+      { x, dy },
+      attrs as unknown as tf.NamedAttrMap,
+    ) as tf.Tensor4D;
 }

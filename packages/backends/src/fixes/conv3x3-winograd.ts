@@ -32,6 +32,25 @@ interface WinogradExports {
     left: number,
     T: number,
   ): void;
+  filterGrad(
+    x: number,
+    dy: number,
+    dw: number,
+    z: number,
+    v: number,
+    h: number,
+    zero: number,
+    N: number,
+    H: number,
+    W: number,
+    C: number,
+    OH: number,
+    OW: number,
+    CO: number,
+    top: number,
+    left: number,
+    T: number,
+  ): void;
 }
 
 const kernel = moduleOnWasmHeap<WinogradExports>({
@@ -68,7 +87,7 @@ export function winogradApplies(info: tf.backend_util.Conv2DInfo): boolean {
   );
 }
 
-/** Tiles per block: an even number whose transformed inputs and products fit in `BLOCK_BYTES`. */
+/** Tiles per block: an even number whose transformed inputs and outputs fit in `BLOCK_BYTES`. */
 function tilesPerBlock(info: tf.backend_util.Conv2DInfo): number {
   const { batchSize: N, outHeight: OH, outWidth: OW, inChannels: C, outChannels: CO } = info;
   const tiles = N * Math.ceil(OH / 2) * Math.ceil(OW / 2);
@@ -115,6 +134,46 @@ export function conv3x3Winograd(
     b.disposeData(scratch.dataId);
   }
   return y;
+}
+
+/**
+ * dW = the filter gradient of a conv where `winogradApplies(info)`, from its input x and output gradient dy, on
+ * the wasm backend by the Winograd kernel (the adjoint of the forward algorithm). Returns null when the kernel
+ * cannot run on this backend.
+ */
+export function conv3x3FilterGradWinograd(
+  backend: unknown,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo | null {
+  const simd = conv3x3WinogradFor(backend);
+  if (simd == null || !isWasmBackend(backend)) return null;
+  const b: WasmBackendLike = backend;
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C } = info;
+  const { outHeight: OH, outWidth: OW, outChannels: CO } = info;
+  const T = tilesPerBlock(info);
+  const zFloats = 16 * C * CO;
+  const vFloats = 16 * (T * C + 16);
+  const hFloats = 16 * (T * CO + 16);
+  const dw = b.makeOutput([3, 3, C, CO], 'float32');
+  const scratch = b.makeOutput([zFloats + vFloats + hFloats + Math.max(C, CO)], 'float32');
+  try {
+    const s = b.typedArrayFromHeap(scratch);
+    const zeroAt = zFloats + vFloats + hFloats;
+    s.fill(0, 0, zFloats);
+    s.fill(0, zeroAt, zeroAt + Math.max(C, CO));
+    const ptr = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset;
+    const z = s.byteOffset;
+    const v = z + zFloats * 4;
+    const h = v + vFloats * 4;
+    const zero = h + hFloats * 4;
+    const { top, left } = info.padInfo;
+    simd.filterGrad(ptr(x), ptr(dy), ptr(dw), z, v, h, zero, N, H, W, C, OH, OW, CO, top, left, T);
+  } finally {
+    b.disposeData(scratch.dataId);
+  }
+  return dw;
 }
 
 interface Conv2DAttrs {
