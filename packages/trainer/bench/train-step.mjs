@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { installTrainingFixes, selectBackend } from '@gradsign/backends';
+import { installTrainingFixes, selectBackend, uninstallTrainingFixes } from '@gradsign/backends';
 import { loadMnist, mnistDataDir, subset } from '@gradsign/datasets';
 import { median, Trainer } from '@gradsign/trainer';
 import { ParallelTrainer } from '@gradsign/trainer/node';
@@ -21,19 +21,20 @@ const data = { train: mnist.train, test: subset(mnist.test, quick ? 500 : 2000) 
 
 // Each plan's variants train side by side, taking turns, so that a busy machine slows them alike.
 // `before` is the step as it was before the fused blocks, the matMul first-layer filter gradient and the SIMD
-// filter-gradient kernel: blocks composed from tfjs ops (modelOptions.fused: false) and every conv filter gradient
-// as a conv2d. `noSimd` is today's default without the SIMD filter-gradient kernel of @gradsign/backends (the
-// filter gradients as conv2d, and matMul for the first layer).
+// filter-gradient kernel: blocks composed from tfjs ops (modelOptions.fused: false), XNNPACK convs and every conv
+// filter gradient as a conv2d. `noWinograd` is today's default without the Winograd convs of @gradsign/backends
+// (fix conv2d-winograd): XNNPACK's forward and input-gradient convs and the direct SIMD filter-gradient kernel.
 const BEFORE = {
-  label: 'before: composed blocks, all filter grads as conv2d',
+  label: 'before: composed blocks, XNNPACK convs, all filter grads as conv2d',
   fused: false,
   matMulMaxChannels: 0,
   filterGradSimd: false,
+  winograd: false,
 };
-const NO_SIMD = {
-  label: 'fused blocks, filter grads without the SIMD kernel',
+const NO_WINOGRAD = {
+  label: 'fused blocks, XNNPACK convs, direct SIMD filter grads',
   fused: true,
-  filterGradSimd: false,
+  winograd: false,
 };
 const AFTER = { label: 'fused blocks (default)', fused: true };
 // Data-parallel over worker threads (`--workers 2`): whole-batch BatchNorm statistics, summed gradients.
@@ -44,7 +45,7 @@ const plans = [
     optimizer: 'gradsign',
     warmup: quick ? 2 : 60,
     steps: quick ? 5 : 50,
-    variants: [BEFORE, NO_SIMD, AFTER, PARALLEL],
+    variants: [BEFORE, NO_WINOGRAD, AFTER, PARALLEL],
   },
   { backend: 'wasm', optimizer: 'adam', warmup: quick ? 2 : 60, steps: quick ? 5 : 50, variants: [AFTER] },
   { backend: 'cpu', optimizer: 'gradsign', warmup: 1, steps: quick ? 1 : 4, variants: [AFTER] },
@@ -78,6 +79,7 @@ async function ourSteps({ backend, optimizer, warmup, steps, variants }) {
         convFilterGradMatMulMaxChannels: run.variant.matMulMaxChannels,
         convFilterGradSimd: run.variant.filterGradSimd,
       });
+      if (run.variant.winograd === false) uninstallTrainingFixes(backend, ['conv2d-winograd']);
       for (let j = i; j < Math.min(i + BLOCK, warmup + steps); j++) {
         const t0 = performance.now();
         await run.trainer.trainStep();
@@ -90,7 +92,7 @@ async function ourSteps({ backend, optimizer, warmup, steps, variants }) {
   const out = [];
   for (const { variant, trainer, times } of runs) {
     const evalResult =
-      backend === 'wasm' && optimizer === 'gradsign' && variant !== BEFORE && variant !== NO_SIMD
+      backend === 'wasm' && optimizer === 'gradsign' && variant !== BEFORE && variant !== NO_WINOGRAD
         ? await trainer.evaluate()
         : undefined;
     trainer.dispose();
@@ -185,10 +187,10 @@ for (const [key, t] of Object.entries(torch)) {
 }
 const wasmRow = (variant) =>
   rows.find((r) => r.backend === 'wasm' && r.optimizer === 'gradsign' && r.label === variant.label);
-const [before, noSimd, after, parallel] = [BEFORE, NO_SIMD, AFTER, PARALLEL].map(wasmRow);
+const [before, noWinograd, after, parallel] = [BEFORE, NO_WINOGRAD, AFTER, PARALLEL].map(wasmRow);
 console.log(
-  `\nOn wasm, the fused blocks and the faster filter gradients (matMul for the first layer, then the SIMD kernel) make a GradSign step ${fmt(before.ms / after.ms, 2)}× faster than before; ` +
-    `the SIMD filter-gradient kernel alone makes it ${fmt(noSimd.ms / after.ms, 2)}× faster, and ` +
+  `\nOn wasm, the fused blocks and the faster convolutions (SIMD filter-gradient kernels, Winograd convs) make a GradSign step ${fmt(before.ms / after.ms, 2)}× faster than before; ` +
+    `the Winograd convs alone make it ${fmt(noWinograd.ms / after.ms, 2)}× faster, and ` +
     `2 worker threads make it a further ${fmt(after.ms / parallel.ms, 2)}× faster (same run, interleaved steps).`,
 );
 console.log(
