@@ -1,8 +1,9 @@
 // Median time of a conv2d forward + backward (dx and dW) on a layer of the reference CNN (batch 32, 28x28,
 // 32 -> 32 channels, 3x3, 'same'), on wasm and cpu, with this package's fix and with stock tfjs where stock
-// works at all. Also times the max-pool gradient, whose wasm kernel the fix replaces, and, on wasm, the conv
-// filter gradient alone for each conv layer shape of the reference CNN: the WebAssembly SIMD kernel (the default)
-// against the conv2d and matMul forms it replaced, run side by side (A, B, A, B, ...).
+// works at all. Also times the max-pool gradient, whose wasm kernel the fix replaces, and, on wasm, per conv layer
+// shape of the reference CNN, the forward conv (Winograd kernel against XNNPACK) and the filter gradient alone (the
+// Winograd and direct SIMD kernels against the conv2d and matMul forms they replaced), run side by side
+// (A, B, A, B, ...).
 //
 //   node bench/conv-grad.mjs [--quick]      (run `pnpm build` first: this imports dist/)
 //
@@ -129,12 +130,19 @@ await selectBackend(['cpu'], { onLog: quiet });
 
 // wasm
 await bench('wasm', 'stock tfjs', () => uninstallTrainingFixes('wasm'), 'conv', REPS.wasm);
-// With and without the SIMD filter-gradient kernel, side by side.
+// With and without the Winograd convs and the SIMD filter-gradient kernel, side by side.
 await benchSideBySide(
   'wasm',
   'conv',
   [
     { label: 'fixed (dx via conv2d, default)', setup: () => installTrainingFixes('wasm') },
+    {
+      label: 'fixed, XNNPACK convs (no Winograd)',
+      setup: () => {
+        installTrainingFixes('wasm');
+        uninstallTrainingFixes('wasm', ['conv2d-winograd']);
+      },
+    },
     {
       label: 'fixed, dW without the SIMD kernel',
       setup: () => installTrainingFixes('wasm', { convFilterGradSimd: false }),
@@ -159,6 +167,64 @@ await bench(
 );
 await bench('wasm', 'fixed (JS kernel)', () => installTrainingFixes('wasm'), 'pool', REPS.wasm);
 
+/** Times `variants` ({ label, setup?, fn }: fn returns a tensor to read back) in turn, rep after rep. */
+async function interleaved(variants, reps) {
+  const times = variants.map(() => []);
+  for (let rep = -1; rep < reps; rep++) {
+    for (const [i, v] of variants.entries()) {
+      v.setup?.();
+      const t0 = performance.now();
+      const g = v.fn();
+      if (g == null) throw new Error(`${v.label} does not apply`);
+      await g.data();
+      g.dispose();
+      if (rep >= 0) times[i].push(performance.now() - t0);
+    }
+  }
+  installTrainingFixes('wasm');
+  return times;
+}
+
+// wasm, the forward 3x3 conv per 32-channel layer of the reference CNN: the Winograd kernel (fix conv2d-winograd,
+// the default) against XNNPACK (the stock kernel), in turn.
+const winogradRows = [];
+await tf.setBackend('wasm');
+for (const layer of [
+  { name: 'conv2', hw: 28 },
+  { name: 'conv3/4', hw: 14 },
+  { name: 'conv5/6', hw: 7 },
+  { name: 'conv7/8', hw: 3 },
+]) {
+  const x = seeded([B, layer.hw, layer.hw, C], 21);
+  const w = seeded([3, 3, C, C], 22, 1 / Math.sqrt(9 * C));
+  const [wino, xnn] = await interleaved(
+    [
+      { label: 'Winograd', setup: () => installTrainingFixes('wasm'), fn: () => tf.conv2d(x, w, 1, 'same') },
+      {
+        label: 'XNNPACK',
+        setup: () => uninstallTrainingFixes('wasm', ['conv2d-winograd']),
+        fn: () => tf.conv2d(x, w, 1, 'same'),
+      },
+    ],
+    REPS.filterGrad,
+  );
+  const flop = 2 * B * layer.hw * layer.hw * C * C * 9;
+  const row = {
+    layer: layer.name,
+    hw: layer.hw,
+    winograd: median(wino),
+    xnnpack: median(xnn),
+    speedup: median(xnn) / median(wino),
+    xnnpackGflops: flop / median(xnn) / 1e6,
+    reps: wino.length,
+  };
+  winogradRows.push(row);
+  console.error(
+    `wasm conv ${layer.name.padEnd(8)} Winograd ${row.winograd.toFixed(2)} ms, XNNPACK ${row.xnnpack.toFixed(2)} ms (${row.speedup.toFixed(2)}x)`,
+  );
+  tf.dispose([x, w]);
+}
+
 // wasm, the filter gradient alone, per conv layer shape of the reference CNN (batch 32, 3x3 'same', 32 output
 // channels). The variants of a layer run in turn, rep after rep, so that a busy machine slows them alike.
 const FILTER_GRAD_LAYERS = [
@@ -175,26 +241,26 @@ for (const layer of FILTER_GRAD_LAYERS) {
   const x = seeded([B, layer.hw, layer.hw, layer.cin], 11);
   const dy = seeded([B, layer.hw, layer.hw, C], 12);
   const fs = [3, 3, layer.cin, C];
+  const winograd = layer.cin % 4 === 0;
+  const simd = () => conv2dFilterGradViaSimd(x, dy, fs, 1, 'same');
   const variants = [
-    { label: 'SIMD kernel (default)', fn: () => conv2dFilterGradViaSimd(x, dy, fs, 1, 'same') },
+    ...(winograd
+      ? [{ label: 'Winograd kernel (default)', setup: () => installTrainingFixes('wasm'), fn: simd }]
+      : []),
+    {
+      label: winograd ? 'direct SIMD kernel' : 'direct SIMD kernel (default)',
+      setup: () => uninstallTrainingFixes('wasm', ['conv2d-winograd']),
+      fn: simd,
+    },
     { label: 'conv2d form', fn: () => conv2dFilterGradViaConv(x, dy, fs, 1, 'same') },
     ...(layer.cin === 1
       ? [{ label: 'matMul form', fn: () => conv2dFilterGradViaMatMul(x, dy, fs, 1, 'same') }]
       : []),
   ];
-  // The default before the SIMD kernel: matMul for one input channel, conv2d otherwise.
-  const previous = layer.cin === 1 ? 'matMul form' : 'conv2d form';
-  const times = variants.map(() => []);
-  for (let rep = -1; rep < REPS.filterGrad; rep++) {
-    for (const [i, v] of variants.entries()) {
-      const t0 = performance.now();
-      const g = v.fn();
-      if (g == null) throw new Error(`${v.label} does not apply to ${layer.name}`);
-      await g.data();
-      g.dispose();
-      if (rep >= 0) times[i].push(performance.now() - t0);
-    }
-  }
+  // The default before the current one: the direct SIMD kernel before the Winograd kernel (32 input channels),
+  // and the matMul form before the direct SIMD kernel (one input channel).
+  const previous = winograd ? 'direct SIMD kernel' : 'matMul form';
+  const times = await interleaved(variants, REPS.filterGrad);
   const base = median(times[variants.findIndex((v) => v.label === previous)]);
   for (const [i, v] of variants.entries()) {
     const m = median(times[i]);
@@ -264,7 +330,16 @@ for (const row of rows) {
 }
 lines.push(
   '',
-  `Conv filter gradient alone on wasm, per conv layer of the reference CNN (batch ${B}, 3x3 'same', ${C} output channels); the variants of a layer are timed in turn, ${REPS.filterGrad} reps each. "vs previous default" is the speed-up over the form used before the SIMD kernel (matMul for one input channel, conv2d otherwise).`,
+  `Forward 3x3 'same' conv on wasm, per 32-channel conv layer of the reference CNN (batch ${B}, 32 -> 32): the Winograd kernel (fix conv2d-winograd, the default) and XNNPACK (the stock kernel), timed in turn, ${REPS.filterGrad} reps each.`,
+  '',
+  '| layer | input | Winograd ms | XNNPACK ms | speed-up | XNNPACK GFLOP/s |',
+  '|---|---|---:|---:|---:|---:|',
+  ...winogradRows.map(
+    (r) =>
+      `| ${r.layer} | ${r.hw}x${r.hw}x${C} | ${r.winograd.toFixed(2)} | ${r.xnnpack.toFixed(2)} | ${r.speedup.toFixed(2)}x | ${r.xnnpackGflops.toFixed(1)} |`,
+  ),
+  '',
+  `Conv filter gradient alone on wasm, per conv layer of the reference CNN (batch ${B}, 3x3 'same', ${C} output channels); the variants of a layer are timed in turn, ${REPS.filterGrad} reps each. "vs previous default" is the speed-up over the form the default replaced (the direct SIMD kernel for 32 input channels, the matMul form for one).`,
   '',
   '| layer | input | variant | median ms | min | max | vs previous default |',
   '|---|---|---|---:|---:|---:|---:|',
@@ -287,6 +362,7 @@ const results = {
   layer: { batch: B, height: H, width: W, channelsIn: C, channelsOut: C, kernel: 3, pad: 'same' },
   rows,
   filterGrad: filterGradRows,
+  winogradConv: winogradRows,
 };
 writeFileSync(
   fileURLToPath(new URL('./results.json', import.meta.url)),

@@ -134,6 +134,50 @@ const PADS: Array<[string, Pad]> = [
   ['numeric 2', 2],
 ];
 
+/** Small convs over every padding, with odd and even sizes, for each input channel count in `cis`. */
+function smallShapes(cis: number[]): Array<{ name: string; xs: S4; co: number; pad: Pad }> {
+  const out: Array<{ name: string; xs: S4; co: number; pad: Pad }> = [];
+  for (const batch of [1, 3])
+    for (const [h, w] of [
+      [5, 7],
+      [4, 4],
+      [2, 9],
+    ] as const)
+      for (const [padName, pad] of PADS)
+        for (const ci of cis)
+          for (const co of [4, 12, 32, 20])
+            out.push({ name: `b${batch} ${h}x${w} ${padName} ${ci}->${co}`, xs: [batch, h, w, ci], co, pad });
+  return out;
+}
+
+/** Random convs the Winograd kernel applies to: 3×3, channels multiples of 4, any padding, output at least 2×2. */
+const side = fc.integer({ min: 0, max: 3 });
+const winogradShapes = fc
+  .record({
+    n: fc.integer({ min: 1, max: 3 }),
+    h: fc.integer({ min: 1, max: 11 }),
+    w: fc.integer({ min: 1, max: 11 }),
+    ci: fc.integer({ min: 1, max: 10 }).map((k) => 4 * k),
+    co: fc.integer({ min: 1, max: 10 }).map((k) => 4 * k),
+    pad: fc.oneof(
+      fc.constantFrom<Pad>('same', 'valid'),
+      fc.integer({ min: 0, max: 3 }),
+      fc.tuple(side, side, side, side).map(
+        ([t, b, l, r]): Pad => [
+          [0, 0],
+          [t, b],
+          [l, r],
+          [0, 0],
+        ],
+      ),
+    ),
+    seed: fc.integer({ min: 1, max: 2 ** 30 }),
+  })
+  .filter((s) => {
+    const info = tf.backend_util.computeConv2DInfo([s.n, s.h, s.w, s.ci], [3, 3, s.ci, s.co], 1, 1, s.pad);
+    return info.outHeight >= 2 && info.outWidth >= 2;
+  });
+
 describe('Winograd conv vs a float64 reference', () => {
   const stats = { cases: 0, worst: 0, direct: 0, rel: 0 };
   afterAll(() => {
@@ -144,22 +188,12 @@ describe('Winograd conv vs a float64 reference', () => {
     );
   });
 
-  const grid: Array<{ name: string; xs: S4; ws: S4; pad: Pad }> = [];
-  for (const batch of [1, 3])
-    for (const [h, w] of [
-      [5, 7],
-      [4, 4],
-      [2, 9],
-    ] as const)
-      for (const [padName, pad] of PADS)
-        for (const ci of [4, 8, 36])
-          for (const co of [4, 12, 32, 20])
-            grid.push({
-              name: `b${batch} ${h}x${w} ${padName} ${ci}->${co}`,
-              xs: [batch, h, w, ci],
-              ws: [3, 3, ci, co],
-              pad,
-            });
+  const grid: Array<{ name: string; xs: S4; ws: S4; pad: Pad }> = smallShapes([4, 8, 36]).map((c) => ({
+    name: c.name,
+    xs: c.xs,
+    ws: [3, 3, c.xs[3], c.co],
+    pad: c.pad,
+  }));
   // The reference CNN's layers, and enough tiles for several blocks.
   grid.push(
     { name: 'b2 28x28 same 32->32', xs: [2, 28, 28, 32], ws: [3, 3, 32, 32], pad: 'same' },
@@ -189,40 +223,8 @@ describe('Winograd conv vs a float64 reference', () => {
 
   it('random shapes and paddings (fast-check)', async () => {
     await tf.setBackend('wasm');
-    const side = fc.integer({ min: 0, max: 3 });
-    const shape = fc
-      .record({
-        n: fc.integer({ min: 1, max: 3 }),
-        h: fc.integer({ min: 1, max: 11 }),
-        w: fc.integer({ min: 1, max: 11 }),
-        ci: fc.integer({ min: 1, max: 10 }).map((k) => 4 * k),
-        co: fc.integer({ min: 1, max: 10 }).map((k) => 4 * k),
-        pad: fc.oneof(
-          fc.constantFrom<Pad>('same', 'valid'),
-          fc.integer({ min: 0, max: 3 }),
-          fc.tuple(side, side, side, side).map(
-            ([t, b, l, r]): Pad => [
-              [0, 0],
-              [t, b],
-              [l, r],
-              [0, 0],
-            ],
-          ),
-        ),
-        seed: fc.integer({ min: 1, max: 2 ** 30 }),
-      })
-      .filter((s) => {
-        const info = tf.backend_util.computeConv2DInfo(
-          [s.n, s.h, s.w, s.ci],
-          [3, 3, s.ci, s.co],
-          1,
-          1,
-          s.pad,
-        );
-        return info.outHeight >= 2 && info.outWidth >= 2;
-      });
     await fc.assert(
-      fc.asyncProperty(shape, async (s) => {
+      fc.asyncProperty(winogradShapes, async (s) => {
         const xs: S4 = [s.n, s.h, s.w, s.ci];
         const ws: S4 = [3, 3, s.ci, s.co];
         const x = randn(xs, s.seed);
@@ -326,22 +328,7 @@ describe('Winograd filter gradient vs a float64 reference', () => {
     return { values, kernels: prof.kernelNames };
   }
 
-  const grid: Array<{ name: string; xs: S4; co: number; pad: Pad }> = [];
-  for (const batch of [1, 3])
-    for (const [h, w] of [
-      [5, 7],
-      [4, 4],
-      [2, 9],
-    ] as const)
-      for (const [padName, pad] of PADS)
-        for (const ci of [4, 36])
-          for (const co of [4, 12, 32, 20])
-            grid.push({
-              name: `b${batch} ${h}x${w} ${padName} ${ci}->${co}`,
-              xs: [batch, h, w, ci],
-              co,
-              pad,
-            });
+  const grid = smallShapes([4, 36]);
   grid.push(
     { name: 'b2 28x28 same 32->32', xs: [2, 28, 28, 32], co: 32, pad: 'same' },
     { name: 'b5 14x14 same 32->32', xs: [5, 14, 14, 32], co: 32, pad: 'same' },
@@ -366,40 +353,8 @@ describe('Winograd filter gradient vs a float64 reference', () => {
   });
 
   it('random shapes and paddings (fast-check)', async () => {
-    const side = fc.integer({ min: 0, max: 3 });
-    const shape = fc
-      .record({
-        n: fc.integer({ min: 1, max: 3 }),
-        h: fc.integer({ min: 1, max: 11 }),
-        w: fc.integer({ min: 1, max: 11 }),
-        ci: fc.integer({ min: 1, max: 10 }).map((k) => 4 * k),
-        co: fc.integer({ min: 1, max: 10 }).map((k) => 4 * k),
-        pad: fc.oneof(
-          fc.constantFrom<Pad>('same', 'valid'),
-          fc.integer({ min: 0, max: 3 }),
-          fc.tuple(side, side, side, side).map(
-            ([t, b, l, r]): Pad => [
-              [0, 0],
-              [t, b],
-              [l, r],
-              [0, 0],
-            ],
-          ),
-        ),
-        seed: fc.integer({ min: 1, max: 2 ** 30 }),
-      })
-      .filter((s) => {
-        const info = tf.backend_util.computeConv2DInfo(
-          [s.n, s.h, s.w, s.ci],
-          [3, 3, s.ci, s.co],
-          1,
-          1,
-          s.pad,
-        );
-        return info.outHeight >= 2 && info.outWidth >= 2;
-      });
     await fc.assert(
-      fc.asyncProperty(shape, async (s) => {
+      fc.asyncProperty(winogradShapes, async (s) => {
         const xs: S4 = [s.n, s.h, s.w, s.ci];
         const info = tf.backend_util.computeConv2DInfo(xs, [3, 3, s.ci, s.co], 1, 1, s.pad);
         const x = randn(xs, s.seed);

@@ -95,6 +95,63 @@ function tilesPerBlock(info: tf.backend_util.Conv2DInfo): number {
   return Math.max(2, Math.min(fit, tiles + (tiles % 2)) & ~1);
 }
 
+/** Byte offsets of one call's scratch on the wasm heap (see `conv3x3-winograd.wat`). */
+interface Scratch {
+  /** 16·C·CO floats: the transformed filter (forward) or the transformed filter gradient (zeroed). */
+  plane: number;
+  /** 16·(T·C + 16) floats: a block's transformed inputs. Positions are 64 bytes further apart than a block. */
+  v: number;
+  /** 16·(T·CO + 16) floats: a block's products (forward) or transformed output gradients. */
+  second: number;
+  /** max(C, CO) zero floats, read for inputs outside the image. */
+  zero: number;
+  /** CO floats, written for outputs outside the image. */
+  dump: number;
+  /** Tiles per block. */
+  T: number;
+  /** The byte offset of a tensor's data on the heap. */
+  ptr(t: tf.TensorInfo): number;
+}
+
+/**
+ * Allocates `outShape` and one call's scratch on the backend's heap, runs `run` and frees the scratch. Returns
+ * null when the kernel cannot run on this backend (no WebAssembly SIMD, or no access to its memory).
+ */
+function withScratch(
+  backend: unknown,
+  info: tf.backend_util.Conv2DInfo,
+  outShape: number[],
+  run: (kernel: WinogradExports, out: tf.TensorInfo, s: Scratch) => void,
+): tf.TensorInfo | null {
+  const kernel = conv3x3WinogradFor(backend);
+  if (kernel == null || !isWasmBackend(backend)) return null;
+  const b: WasmBackendLike = backend;
+  const { inChannels: C, outChannels: CO } = info;
+  const T = tilesPerBlock(info);
+  const sizes = [16 * C * CO, 16 * (T * C + 16), 16 * (T * CO + 16), Math.max(C, CO), CO];
+  const out = b.makeOutput(outShape, 'float32');
+  const scratch = b.makeOutput([sizes.reduce((x, y) => x + y, 0)], 'float32');
+  try {
+    // Pointers are taken after both allocations, which may have grown (and replaced) the heap's buffer.
+    const heap = b.typedArrayFromHeap(scratch);
+    const at = sizes.map((_, i) => sizes.slice(0, i).reduce((x, y) => x + y, 0));
+    heap.fill(0, 0, sizes[0]);
+    heap.fill(0, at[3], at[3]! + sizes[3]!);
+    const [plane, v, second, zero, dump] = at.map((floats) => heap.byteOffset + floats * 4) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    const ptr = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset;
+    run(kernel, out, { plane, v, second, zero, dump, T, ptr });
+  } finally {
+    b.disposeData(scratch.dataId);
+  }
+  return out;
+}
+
 /**
  * y = conv2d(x, filter) on the wasm backend by the Winograd kernel, for a conv where `winogradApplies(info)`.
  * Returns null when the kernel cannot run on this backend (no WebAssembly SIMD, or no access to its memory).
@@ -105,35 +162,31 @@ export function conv3x3Winograd(
   filter: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo | null {
-  const simd = conv3x3WinogradFor(backend);
-  if (simd == null || !isWasmBackend(backend)) return null;
-  const b: WasmBackendLike = backend;
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: C } = info;
   const { outHeight: OH, outWidth: OW, outChannels: CO } = info;
-  const T = tilesPerBlock(info);
-  const uFloats = 16 * C * CO;
-  // Positions are 16 floats (64 bytes) further apart than a block (see conv3x3-winograd.wat).
-  const vFloats = 16 * (T * C + 16);
-  const mFloats = 16 * (T * CO + 16);
-  const y = b.makeOutput([N, OH, OW, CO], 'float32');
-  const scratch = b.makeOutput([uFloats + vFloats + mFloats + C + CO], 'float32');
-  try {
-    // Pointers are taken after both allocations, which may have grown (and replaced) the heap's buffer.
-    const s = b.typedArrayFromHeap(scratch);
-    const zeroAt = uFloats + vFloats + mFloats;
-    s.fill(0, zeroAt, zeroAt + C);
-    const ptr = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset;
-    const u = s.byteOffset;
-    const v = u + uFloats * 4;
-    const m = v + vFloats * 4;
-    const zero = m + mFloats * 4;
-    simd.filterTransform(ptr(filter), u, C, CO);
-    const { top, left } = info.padInfo;
-    simd.conv(ptr(x), u, ptr(y), v, m, zero, zero + C * 4, N, H, W, C, OH, OW, CO, top, left, T);
-  } finally {
-    b.disposeData(scratch.dataId);
-  }
-  return y;
+  const { top, left } = info.padInfo;
+  return withScratch(backend, info, [N, OH, OW, CO], (kernel, y, s) => {
+    kernel.filterTransform(s.ptr(filter), s.plane, C, CO);
+    kernel.conv(
+      s.ptr(x),
+      s.plane,
+      s.ptr(y),
+      s.v,
+      s.second,
+      s.zero,
+      s.dump,
+      N,
+      H,
+      W,
+      C,
+      OH,
+      OW,
+      CO,
+      top,
+      left,
+      s.T,
+    );
+  });
 }
 
 /**
@@ -147,33 +200,30 @@ export function conv3x3FilterGradWinograd(
   dy: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo | null {
-  const simd = conv3x3WinogradFor(backend);
-  if (simd == null || !isWasmBackend(backend)) return null;
-  const b: WasmBackendLike = backend;
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: C } = info;
   const { outHeight: OH, outWidth: OW, outChannels: CO } = info;
-  const T = tilesPerBlock(info);
-  const zFloats = 16 * C * CO;
-  const vFloats = 16 * (T * C + 16);
-  const hFloats = 16 * (T * CO + 16);
-  const dw = b.makeOutput([3, 3, C, CO], 'float32');
-  const scratch = b.makeOutput([zFloats + vFloats + hFloats + Math.max(C, CO)], 'float32');
-  try {
-    const s = b.typedArrayFromHeap(scratch);
-    const zeroAt = zFloats + vFloats + hFloats;
-    s.fill(0, 0, zFloats);
-    s.fill(0, zeroAt, zeroAt + Math.max(C, CO));
-    const ptr = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset;
-    const z = s.byteOffset;
-    const v = z + zFloats * 4;
-    const h = v + vFloats * 4;
-    const zero = h + hFloats * 4;
-    const { top, left } = info.padInfo;
-    simd.filterGrad(ptr(x), ptr(dy), ptr(dw), z, v, h, zero, N, H, W, C, OH, OW, CO, top, left, T);
-  } finally {
-    b.disposeData(scratch.dataId);
-  }
-  return dw;
+  const { top, left } = info.padInfo;
+  return withScratch(backend, info, [3, 3, C, CO], (kernel, dw, s) => {
+    kernel.filterGrad(
+      s.ptr(x),
+      s.ptr(dy),
+      s.ptr(dw),
+      s.plane,
+      s.v,
+      s.second,
+      s.zero,
+      N,
+      H,
+      W,
+      C,
+      OH,
+      OW,
+      CO,
+      top,
+      left,
+      s.T,
+    );
+  });
 }
 
 interface Conv2DAttrs {
