@@ -50,7 +50,7 @@ export const FIXES: readonly FixInfo[] = [
     supportedBackends: ['wasm'],
     summary:
       "Conv2D with 3x3 filters and stride 1 (channels multiples of 4) by Winograd's F(2x2, 3x3) as a " +
-      'WebAssembly SIMD kernel, about 2.3x faster than XNNPACK there (other convs keep the stock kernel), and ' +
+      'WebAssembly SIMD kernel, about 2.2x faster than XNNPACK there (other convs keep the stock kernel), and ' +
       "their filter gradients by the same algorithm's adjoint. It rounds differently from XNNPACK, with the " +
       'accuracy of a direct conv.',
   },
