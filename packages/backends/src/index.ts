@@ -5,6 +5,7 @@ export {
   conv2dInputGradViaConv,
   type InputGradMethod,
 } from './fixes/conv2d.js';
+export { setWinogradMaxTile, winogradTile } from './fixes/conv3x3-winograd.js';
 export {
   activeFixes,
   defaultFixes,

@@ -32,6 +32,45 @@ interface WinogradExports {
     left: number,
     T: number,
   ): void;
+  filterTransform6(w: number, u: number, C: number, CO: number): void;
+  conv6(
+    x: number,
+    u: number,
+    y: number,
+    v: number,
+    m: number,
+    tmp: number,
+    dump: number,
+    N: number,
+    H: number,
+    W: number,
+    C: number,
+    OH: number,
+    OW: number,
+    CO: number,
+    top: number,
+    left: number,
+    T: number,
+  ): void;
+  filterGrad6(
+    x: number,
+    dy: number,
+    dw: number,
+    z: number,
+    v: number,
+    h: number,
+    tmp: number,
+    N: number,
+    H: number,
+    W: number,
+    C: number,
+    OH: number,
+    OW: number,
+    CO: number,
+    top: number,
+    left: number,
+    T: number,
+  ): void;
   filterGrad(
     x: number,
     dy: number,
@@ -87,23 +126,52 @@ export function winogradApplies(info: tf.backend_util.Conv2DInfo): boolean {
   );
 }
 
-/** Tiles per block: an even number whose transformed inputs and outputs fit in `BLOCK_BYTES`. */
-function tilesPerBlock(info: tf.backend_util.Conv2DInfo): number {
+let maxTile: 2 | 4 = 4;
+
+/**
+ * The largest Winograd tile in use (default 4); 2 restricts every conv to F(2×2, 3×3), for benchmarks and tests.
+ */
+export function setWinogradMaxTile(tile: 2 | 4): void {
+  if (tile !== 2 && tile !== 4) throw new RangeError(`the Winograd tile is 2 or 4, not ${String(tile)}`);
+  maxTile = tile;
+}
+
+/**
+ * The output tile edge of the Winograd conv and its filter gradient: 4 (F(4×4, 3×3), 36 products per tile, 2.25 per output) or
+ * 2 (F(2×2, 3×3), 16 per tile, 4 per output). F(4×4) has heavier transforms, a larger rounding error (about
+ * 4e-6 of the largest output against 3e-7) and overhangs an output that is not a multiple of 4, so it is used where
+ * its products, with 15 % added for the transforms, are fewer: outputs of at least 6×6 (the reference CNN's
+ * 28×28, 14×14 and 7×7 layers; its 3×3 layers keep F(2×2)).
+ */
+export function winogradTile(info: tf.backend_util.Conv2DInfo): 2 | 4 {
+  const { outHeight: OH, outWidth: OW } = info;
+  if (maxTile === 2 || OH < 6 || OW < 6) return 2;
+  const f4 = 36 * Math.ceil(OH / 4) * Math.ceil(OW / 4);
+  const f2 = 16 * Math.ceil(OH / 2) * Math.ceil(OW / 2);
+  return f4 * 1.15 < f2 ? 4 : 2;
+}
+
+/** Tiles per block: an even number whose `positions` transformed inputs and outputs fit in `BLOCK_BYTES`. */
+function tilesPerBlock(info: tf.backend_util.Conv2DInfo, tile: 2 | 4): number {
   const { batchSize: N, outHeight: OH, outWidth: OW, inChannels: C, outChannels: CO } = info;
-  const tiles = N * Math.ceil(OH / 2) * Math.ceil(OW / 2);
-  const fit = Math.floor(BLOCK_BYTES / (16 * 4 * (C + CO)));
+  const tiles = N * Math.ceil(OH / tile) * Math.ceil(OW / tile);
+  const positions = (tile + 2) ** 2;
+  const fit = Math.floor(BLOCK_BYTES / (positions * 4 * (C + CO)));
   return Math.max(2, Math.min(fit, tiles + (tiles % 2)) & ~1);
 }
 
 /** Byte offsets of one call's scratch on the wasm heap (see `conv3x3-winograd.wat`). */
 interface Scratch {
-  /** 16·C·CO floats: the transformed filter (forward) or the transformed filter gradient (zeroed). */
+  /** P·C·CO floats (P = 16 or 36 positions): the transformed filter, or the transformed filter gradient (zeroed). */
   plane: number;
-  /** 16·(T·C + 16) floats: a block's transformed inputs. Positions are 64 bytes further apart than a block. */
+  /** P·(T·C + 16) floats: a block's transformed inputs. Positions are 64 bytes further apart than a block. */
   v: number;
-  /** 16·(T·CO + 16) floats: a block's products (forward) or transformed output gradients. */
+  /** P·(T·CO + 16) floats: a block's products (forward) or transformed output gradients. */
   second: number;
-  /** max(C, CO) zero floats, read for inputs outside the image. */
+  /**
+   * max(C, CO) zero floats, read for inputs outside the image (F(2×2)), or 36·C + 16·CO floats for a border input
+   * tile and a border output-gradient tile (F(4×4)).
+   */
   zero: number;
   /** CO floats, written for outputs outside the image. */
   dump: number;
@@ -121,14 +189,22 @@ function withScratch(
   backend: unknown,
   info: tf.backend_util.Conv2DInfo,
   outShape: number[],
+  tile: 2 | 4,
   run: (kernel: WinogradExports, out: tf.TensorInfo, s: Scratch) => void,
 ): tf.TensorInfo | null {
   const kernel = conv3x3WinogradFor(backend);
   if (kernel == null || !isWasmBackend(backend)) return null;
   const b: WasmBackendLike = backend;
   const { inChannels: C, outChannels: CO } = info;
-  const T = tilesPerBlock(info);
-  const sizes = [16 * C * CO, 16 * (T * C + 16), 16 * (T * CO + 16), Math.max(C, CO), CO];
+  const T = tilesPerBlock(info, tile);
+  const P = (tile + 2) ** 2;
+  const sizes = [
+    P * C * CO,
+    P * (T * C + 16),
+    P * (T * CO + 16),
+    tile === 4 ? 36 * C + 16 * CO : Math.max(C, CO),
+    CO,
+  ];
   const out = b.makeOutput(outShape, 'float32');
   const scratch = b.makeOutput([sizes.reduce((x, y) => x + y, 0)], 'float32');
   try {
@@ -153,7 +229,8 @@ function withScratch(
 }
 
 /**
- * y = conv2d(x, filter) on the wasm backend by the Winograd kernel, for a conv where `winogradApplies(info)`.
+ * y = conv2d(x, filter) on the wasm backend by the Winograd kernel (F(4×4, 3×3) or F(2×2, 3×3), see
+ * `winogradTile`), for a conv where `winogradApplies(info)`.
  * Returns null when the kernel cannot run on this backend (no WebAssembly SIMD, or no access to its memory).
  */
 export function conv3x3Winograd(
@@ -165,33 +242,17 @@ export function conv3x3Winograd(
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: C } = info;
   const { outHeight: OH, outWidth: OW, outChannels: CO } = info;
   const { top, left } = info.padInfo;
-  return withScratch(backend, info, [N, OH, OW, CO], (kernel, y, s) => {
-    kernel.filterTransform(s.ptr(filter), s.plane, C, CO);
-    kernel.conv(
-      s.ptr(x),
-      s.plane,
-      s.ptr(y),
-      s.v,
-      s.second,
-      s.zero,
-      s.dump,
-      N,
-      H,
-      W,
-      C,
-      OH,
-      OW,
-      CO,
-      top,
-      left,
-      s.T,
-    );
+  const tile = winogradTile(info);
+  return withScratch(backend, info, [N, OH, OW, CO], tile, (kernel, y, s) => {
+    const conv = tile === 4 ? kernel.conv6 : kernel.conv;
+    (tile === 4 ? kernel.filterTransform6 : kernel.filterTransform)(s.ptr(filter), s.plane, C, CO);
+    conv(s.ptr(x), s.plane, s.ptr(y), s.v, s.second, s.zero, s.dump, N, H, W, C, OH, OW, CO, top, left, s.T);
   });
 }
 
 /**
  * dW = the filter gradient of a conv where `winogradApplies(info)`, from its input x and output gradient dy, on
- * the wasm backend by the Winograd kernel (the adjoint of the forward algorithm). Returns null when the kernel
+ * the wasm backend by the Winograd kernel (the adjoint of the forward algorithm, with the same tile size). Returns null when the kernel
  * cannot run on this backend.
  */
 export function conv3x3FilterGradWinograd(
@@ -203,8 +264,10 @@ export function conv3x3FilterGradWinograd(
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: C } = info;
   const { outHeight: OH, outWidth: OW, outChannels: CO } = info;
   const { top, left } = info.padInfo;
-  return withScratch(backend, info, [3, 3, C, CO], (kernel, dw, s) => {
-    kernel.filterGrad(
+  const tile = winogradTile(info);
+  return withScratch(backend, info, [3, 3, C, CO], tile, (kernel, dw, s) => {
+    const filterGrad = tile === 4 ? kernel.filterGrad6 : kernel.filterGrad;
+    filterGrad(
       s.ptr(x),
       s.ptr(dy),
       s.ptr(dw),

@@ -21,6 +21,10 @@
 ;; outputs into `dump` (CO floats), so no step branches per channel. There is no FMA in wasm SIMD: f32x4.mul then
 ;; f32x4.add. C and CO must be multiples of 4.
 ;;
+;; The second half of the module does the same with F(4×4, 3×3) (`filterTransform6`, `conv6`, `filterGrad6`): 36
+;; products per 4×4 output tile instead of 64 with 2×2 tiles, for the layers where that pays (see
+;; `winogradTile` in conv3x3-winograd.ts).
+;;
 ;; Regenerate conv3x3-winograd-wasm.ts after editing: `node scripts/build-simd.mjs`.
 (module
   (import "env" "memory" (memory 1))
@@ -698,4 +702,492 @@
         (local.set $t0 (i32.add (local.get $t0) (local.get $cnt)))
         (br $blocks)))
     (call $filterOut (local.get $z) (local.get $dw) (local.get $plane)))
+
+
+  ;; ---- Winograd F(4×4, 3×3): 6×6 input tiles, 36 products per 4×4 output tile and channel pair ----
+  ;;
+  ;; The same scheme with bigger tiles: 2.25 multiplications per output instead of F(2×2, 3×3)'s 4, for larger
+  ;; transforms and a larger rounding error (the filter transform's 1/6, 1/12 and 1/24 are not exact):
+  ;;
+  ;;   Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
+  ;;   G  = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1]
+  ;;   Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
+  ;;
+  ;; Each 2-D transform is two passes of a 1-D one over 6 vectors (rows, then columns), the second in place.
+
+  ;; Stores G (a b c)ᵀ at dst + k·s, k = 0..5.
+  (func $g6 (param $a v128) (param $b v128) (param $c v128) (param $dst i32) (param $s i32)
+    (local $ac v128) (local $p v128) (local $q v128) (local $m6 v128)
+    (local.set $m6 (f32x4.splat (f32.const -0.16666667)))
+    (local.set $ac (f32x4.add (local.get $a) (local.get $c)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $a) (f32x4.splat (f32.const 0.041666668)))
+      (f32x4.mul (local.get $c) (f32x4.splat (f32.const 0.16666667)))))
+    (local.set $q (f32x4.mul (local.get $b) (f32x4.splat (f32.const 0.083333336))))
+    (v128.store (local.get $dst) (f32x4.mul (local.get $a) (f32x4.splat (f32.const 0.25))))
+    (local.set $dst (i32.add (local.get $dst) (local.get $s)))
+    (v128.store (local.get $dst) (f32x4.mul (f32x4.add (local.get $ac) (local.get $b)) (local.get $m6)))
+    (local.set $dst (i32.add (local.get $dst) (local.get $s)))
+    (v128.store (local.get $dst) (f32x4.mul (f32x4.sub (local.get $ac) (local.get $b)) (local.get $m6)))
+    (local.set $dst (i32.add (local.get $dst) (local.get $s)))
+    (v128.store (local.get $dst) (f32x4.add (local.get $p) (local.get $q)))
+    (local.set $dst (i32.add (local.get $dst) (local.get $s)))
+    (v128.store (local.get $dst) (f32x4.sub (local.get $p) (local.get $q)))
+    (local.set $dst (i32.add (local.get $dst) (local.get $s)))
+    (v128.store (local.get $dst) (local.get $c)))
+
+  ;; U[6i + j][ci][co] = (G g Gᵀ)[i][j] for g = w[·, ·, ci, co]; w is [3][3][C][CO], U is [36][C][CO].
+  (func (export "filterTransform6") (param $w i32) (param $u i32) (param $C i32) (param $CO i32)
+    (local $plane i32) (local $e i32) (local $p i32) (local $q i32) (local $kw i32) (local $i i32)
+    (local.set $plane (i32.shl (i32.mul (local.get $C) (local.get $CO)) (i32.const 2)))
+    (local.set $e (i32.const 0))
+    (loop $each
+      ;; Columns kw of G g: positions 6i + kw.
+      (local.set $kw (i32.const 0))
+      (loop $cols
+        (local.set $p (i32.add (i32.add (local.get $w) (local.get $e)) (i32.mul (local.get $kw) (local.get $plane))))
+        (call $g6 (v128.load (local.get $p))
+          (v128.load (i32.add (local.get $p) (i32.mul (local.get $plane) (i32.const 3))))
+          (v128.load (i32.add (local.get $p) (i32.mul (local.get $plane) (i32.const 6))))
+          (i32.add (i32.add (local.get $u) (local.get $e)) (i32.mul (local.get $kw) (local.get $plane)))
+          (i32.mul (local.get $plane) (i32.const 6)))
+        (br_if $cols (i32.lt_u (local.tee $kw (i32.add (local.get $kw) (i32.const 1))) (i32.const 3))))
+      ;; Rows i of (G g) Gᵀ, in place: positions 6i .. 6i + 5.
+      (local.set $i (i32.const 0))
+      (loop $rows
+        (local.set $q (i32.add (i32.add (local.get $u) (local.get $e))
+          (i32.mul (i32.mul (local.get $i) (i32.const 6)) (local.get $plane))))
+        (call $g6 (v128.load (local.get $q)) (v128.load (i32.add (local.get $q) (local.get $plane)))
+          (v128.load (i32.add (local.get $q) (i32.shl (local.get $plane) (i32.const 1))))
+          (local.get $q) (local.get $plane))
+        (br_if $rows (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 6))))
+      (br_if $each (i32.lt_u (local.tee $e (i32.add (local.get $e) (i32.const 16))) (local.get $plane)))))
+
+  ;; For each of the `cb` / 16 channel vectors k: the 6 vectors at src + k + a·ss (a = 0..5) go to Bᵀ d at
+  ;; dst + k + i·ds. In place when src = dst and ss = ds.
+  (func $bt6 (param $src i32) (param $ss i32) (param $dst i32) (param $ds i32) (param $cb i32)
+    (local $k i32) (local $p i32)
+    (local $d0 v128) (local $d1 v128) (local $d2 v128) (local $d3 v128) (local $d4 v128) (local $d5 v128)
+    (local $x v128) (local $y v128)
+    (local.set $k (i32.const 0))
+    (loop $channels
+      (local.set $p (i32.add (local.get $src) (local.get $k)))
+      (local.set $d0 (v128.load (local.get $p)))
+      (local.set $p (i32.add (local.get $p) (local.get $ss)))
+      (local.set $d1 (v128.load (local.get $p)))
+      (local.set $p (i32.add (local.get $p) (local.get $ss)))
+      (local.set $d2 (v128.load (local.get $p)))
+      (local.set $p (i32.add (local.get $p) (local.get $ss)))
+      (local.set $d3 (v128.load (local.get $p)))
+      (local.set $p (i32.add (local.get $p) (local.get $ss)))
+      (local.set $d4 (v128.load (local.get $p)))
+      (local.set $p (i32.add (local.get $p) (local.get $ss)))
+      (local.set $d5 (v128.load (local.get $p)))
+      (local.set $p (i32.add (local.get $dst) (local.get $k)))
+      ;; t0 = 4(d0 − d2) + (d4 − d2)
+      (local.set $x (f32x4.sub (local.get $d4) (local.get $d2)))
+      (v128.store (local.get $p) (f32x4.add
+        (f32x4.mul (f32x4.sub (local.get $d0) (local.get $d2)) (f32x4.splat (f32.const 4))) (local.get $x)))
+      ;; t3, t4 = (d4 − d2) ± 2(d3 − d1)
+      (local.set $y (f32x4.add (f32x4.sub (local.get $d3) (local.get $d1)) (f32x4.sub (local.get $d3) (local.get $d1))))
+      (v128.store (i32.add (local.get $p) (i32.mul (local.get $ds) (i32.const 3))) (f32x4.add (local.get $x) (local.get $y)))
+      (v128.store (i32.add (local.get $p) (i32.shl (local.get $ds) (i32.const 2))) (f32x4.sub (local.get $x) (local.get $y)))
+      ;; t1, t2 = (d4 − 4 d2) ± (d3 − 4 d1)
+      (local.set $x (f32x4.sub (local.get $d4) (f32x4.mul (local.get $d2) (f32x4.splat (f32.const 4)))))
+      (local.set $y (f32x4.sub (local.get $d3) (f32x4.mul (local.get $d1) (f32x4.splat (f32.const 4)))))
+      (v128.store (i32.add (local.get $p) (local.get $ds)) (f32x4.add (local.get $x) (local.get $y)))
+      (v128.store (i32.add (local.get $p) (i32.shl (local.get $ds) (i32.const 1))) (f32x4.sub (local.get $x) (local.get $y)))
+      ;; t5 = 4(d1 − d3) + (d5 − d3)
+      (v128.store (i32.add (local.get $p) (i32.mul (local.get $ds) (i32.const 5))) (f32x4.add
+        (f32x4.mul (f32x4.sub (local.get $d1) (local.get $d3)) (f32x4.splat (f32.const 4)))
+        (f32x4.sub (local.get $d5) (local.get $d3))))
+      (br_if $channels (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 16))) (local.get $cb)))))
+
+  ;; For each channel vector k: the 6 vectors at src + k + a·ss go to Aᵀ m at d0 + k, d1 + k, d2 + k, d3 + k.
+  ;; In place when the destinations are the first four sources.
+  (func $at6 (param $src i32) (param $ss i32) (param $d0 i32) (param $d1 i32) (param $d2 i32) (param $d3 i32)
+    (param $cb i32)
+    (local $k i32) (local $p i32)
+    (local $m0 v128) (local $m5 v128) (local $a v128) (local $b v128) (local $c v128) (local $d v128)
+    (local $x v128) (local $y v128)
+    (local.set $k (i32.const 0))
+    (loop $channels
+      (local.set $p (i32.add (local.get $src) (local.get $k)))
+      (local.set $m0 (v128.load (local.get $p)))
+      (local.set $p (i32.add (local.get $p) (local.get $ss)))
+      (local.set $x (v128.load (local.get $p)))
+      (local.set $p (i32.add (local.get $p) (local.get $ss)))
+      (local.set $y (v128.load (local.get $p)))
+      (local.set $a (f32x4.add (local.get $x) (local.get $y)))
+      (local.set $b (f32x4.sub (local.get $x) (local.get $y)))
+      (local.set $p (i32.add (local.get $p) (local.get $ss)))
+      (local.set $x (v128.load (local.get $p)))
+      (local.set $p (i32.add (local.get $p) (local.get $ss)))
+      (local.set $y (v128.load (local.get $p)))
+      (local.set $c (f32x4.add (local.get $x) (local.get $y)))
+      (local.set $d (f32x4.sub (local.get $x) (local.get $y)))
+      (local.set $p (i32.add (local.get $p) (local.get $ss)))
+      (local.set $m5 (v128.load (local.get $p)))
+      ;; o0 = m0 + a + c, o1 = b + 2d, o2 = a + 4c, o3 = b + 8d + m5
+      (v128.store (i32.add (local.get $d0) (local.get $k))
+        (f32x4.add (f32x4.add (local.get $m0) (local.get $a)) (local.get $c)))
+      (v128.store (i32.add (local.get $d1) (local.get $k))
+        (f32x4.add (local.get $b) (f32x4.add (local.get $d) (local.get $d))))
+      (v128.store (i32.add (local.get $d2) (local.get $k))
+        (f32x4.add (local.get $a) (f32x4.mul (local.get $c) (f32x4.splat (f32.const 4)))))
+      (v128.store (i32.add (local.get $d3) (local.get $k))
+        (f32x4.add (f32x4.add (local.get $b) (f32x4.mul (local.get $d) (f32x4.splat (f32.const 8)))) (local.get $m5)))
+      (br_if $channels (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 16))) (local.get $cb)))))
+
+  ;; Copies the 6×6 input tile at (r0, c0) of the image at `img` to tmp [36][C], zeros outside the image.
+  (func $gather6 (param $img i32) (param $r0 i32) (param $c0 i32) (param $H i32) (param $W i32)
+    (param $xrow i32) (param $cb i32) (param $tmp i32)
+    (local $i i32) (local $j i32) (local $r i32) (local $c i32) (local $src i32) (local $k i32) (local $ok i32)
+    (local.set $i (i32.const 0))
+    (loop $rows
+      (local.set $j (i32.const 0))
+      (loop $cols
+        (local.set $r (i32.add (local.get $r0) (local.get $i)))
+        (local.set $c (i32.add (local.get $c0) (local.get $j)))
+        (local.set $ok (i32.and (i32.lt_u (local.get $r) (local.get $H)) (i32.lt_u (local.get $c) (local.get $W))))
+        (local.set $src (i32.add (local.get $img)
+          (i32.add (i32.mul (local.get $r) (local.get $xrow)) (i32.mul (local.get $c) (local.get $cb)))))
+        (local.set $k (i32.const 0))
+        (loop $channels
+          (v128.store (i32.add (local.get $tmp) (local.get $k))
+            (if (result v128) (local.get $ok)
+              (then (v128.load (i32.add (local.get $src) (local.get $k))))
+              (else (v128.const i32x4 0 0 0 0))))
+          (br_if $channels (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 16))) (local.get $cb))))
+        (local.set $tmp (i32.add (local.get $tmp) (local.get $cb)))
+        (br_if $cols (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 6))))
+      (br_if $rows (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 6)))))
+
+  ;; Like `conv`, by F(4×4, 3×3): u from `filterTransform6`; v and m: scratch of 36·(T·C + 16) and 36·(T·CO + 16)
+  ;; floats; tmp: 36·C floats; dump: CO floats. T: tiles per block, even, ≥ 2.
+  (func (export "conv6")
+    (param $x i32) (param $u i32) (param $y i32) (param $v i32) (param $m i32) (param $tmp i32) (param $dump i32)
+    (param $N i32) (param $H i32) (param $W i32) (param $C i32) (param $OH i32) (param $OW i32) (param $CO i32)
+    (param $top i32) (param $left i32) (param $T i32)
+    (local $cb i32) (local $cob i32) (local $xrow i32) (local $ximg i32) (local $yrow i32) (local $yimg i32)
+    (local $TW i32) (local $tiles i32) (local $total i32) (local $t0 i32) (local $cnt i32) (local $k i32)
+    (local $t i32) (local $n i32) (local $r0 i32) (local $c0 i32) (local $vpos i32) (local $mpos i32) (local $pos i32)
+    (local $src i32) (local $row i32) (local $vk i32) (local $mk i32) (local $a i32) (local $j i32)
+    (local $oy i32) (local $ox i32) (local $yt i32) (local $col i32)
+    (local $y0 i32) (local $y1 i32) (local $y2 i32) (local $y3 i32)
+    (local.set $cb (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $cob (i32.shl (local.get $CO) (i32.const 2)))
+    (local.set $xrow (i32.mul (local.get $W) (local.get $cb)))
+    (local.set $ximg (i32.mul (local.get $H) (local.get $xrow)))
+    (local.set $yrow (i32.mul (local.get $OW) (local.get $cob)))
+    (local.set $yimg (i32.mul (local.get $OH) (local.get $yrow)))
+    (local.set $TW (i32.shr_u (i32.add (local.get $OW) (i32.const 3)) (i32.const 2)))
+    (local.set $tiles (i32.mul (i32.shr_u (i32.add (local.get $OH) (i32.const 3)) (i32.const 2)) (local.get $TW)))
+    (local.set $total (i32.mul (local.get $N) (local.get $tiles)))
+    (local.set $vpos (i32.add (i32.mul (local.get $T) (local.get $cb)) (i32.const 64)))
+    (local.set $mpos (i32.add (i32.mul (local.get $T) (local.get $cob)) (i32.const 64)))
+    (local.set $t0 (i32.const 0))
+    (block $blocksDone
+      (loop $blocks
+        (br_if $blocksDone (i32.ge_u (local.get $t0) (local.get $total)))
+        (local.set $cnt (i32.sub (local.get $total) (local.get $t0)))
+        (if (i32.gt_u (local.get $cnt) (local.get $T)) (then (local.set $cnt (local.get $T))))
+        ;; Input tiles into V: rows of the tile (Bᵀ over pixels) into positions 6a + j, then columns in place.
+        (local.set $k (i32.const 0))
+        (loop $inputs
+          (local.set $t (i32.add (local.get $t0) (local.get $k)))
+          (local.set $n (i32.div_u (local.get $t) (local.get $tiles)))
+          (local.set $t (i32.rem_u (local.get $t) (local.get $tiles)))
+          (local.set $r0 (i32.sub (i32.shl (i32.div_u (local.get $t) (local.get $TW)) (i32.const 2)) (local.get $top)))
+          (local.set $c0 (i32.sub (i32.shl (i32.rem_u (local.get $t) (local.get $TW)) (i32.const 2)) (local.get $left)))
+          (if (i32.and
+                (i32.and (i32.ge_s (local.get $r0) (i32.const 0)) (i32.ge_s (local.get $c0) (i32.const 0)))
+                (i32.and (i32.le_s (i32.add (local.get $r0) (i32.const 6)) (local.get $H))
+                  (i32.le_s (i32.add (local.get $c0) (i32.const 6)) (local.get $W))))
+            (then
+              (local.set $src (i32.add (i32.add (local.get $x) (i32.mul (local.get $n) (local.get $ximg)))
+                (i32.add (i32.mul (local.get $r0) (local.get $xrow)) (i32.mul (local.get $c0) (local.get $cb)))))
+              (local.set $row (local.get $xrow)))
+            (else
+              (call $gather6 (i32.add (local.get $x) (i32.mul (local.get $n) (local.get $ximg)))
+                (local.get $r0) (local.get $c0) (local.get $H) (local.get $W) (local.get $xrow) (local.get $cb)
+                (local.get $tmp))
+              (local.set $src (local.get $tmp))
+              (local.set $row (i32.mul (local.get $cb) (i32.const 6)))))
+          (local.set $vk (i32.add (local.get $v) (i32.mul (local.get $k) (local.get $cb))))
+          (local.set $a (i32.const 0))
+          (loop $tileRows
+            (call $bt6 (i32.add (local.get $src) (i32.mul (local.get $a) (local.get $row))) (local.get $cb)
+              (i32.add (local.get $vk) (i32.mul (i32.mul (local.get $a) (i32.const 6)) (local.get $vpos)))
+              (local.get $vpos) (local.get $cb))
+            (br_if $tileRows (i32.lt_u (local.tee $a (i32.add (local.get $a) (i32.const 1))) (i32.const 6))))
+          (local.set $j (i32.const 0))
+          (loop $tileCols
+            (local.set $col (i32.add (local.get $vk) (i32.mul (local.get $j) (local.get $vpos))))
+            (call $bt6 (local.get $col) (i32.mul (local.get $vpos) (i32.const 6))
+              (local.get $col) (i32.mul (local.get $vpos) (i32.const 6)) (local.get $cb))
+            (br_if $tileCols (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 6))))
+          (br_if $inputs (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 1))) (local.get $cnt))))
+        ;; The 36 products.
+        (local.set $pos (i32.const 0))
+        (loop $products
+          (call $gemm
+            (i32.add (local.get $v) (i32.mul (local.get $pos) (local.get $vpos)))
+            (i32.add (local.get $u) (i32.mul (local.get $pos) (i32.mul (local.get $C) (local.get $cob))))
+            (i32.add (local.get $m) (i32.mul (local.get $pos) (local.get $mpos)))
+            (i32.and (i32.add (local.get $cnt) (i32.const 1)) (i32.const -2))
+            (local.get $cb) (local.get $cob))
+          (br_if $products (i32.lt_u (local.tee $pos (i32.add (local.get $pos) (i32.const 1))) (i32.const 36))))
+        ;; Output tiles: rows of M (Aᵀ over positions 6a + 0..5, in place into 6a + 0..3), then columns into y.
+        (local.set $k (i32.const 0))
+        (loop $outputs
+          (local.set $t (i32.add (local.get $t0) (local.get $k)))
+          (local.set $n (i32.div_u (local.get $t) (local.get $tiles)))
+          (local.set $t (i32.rem_u (local.get $t) (local.get $tiles)))
+          (local.set $oy (i32.shl (i32.div_u (local.get $t) (local.get $TW)) (i32.const 2)))
+          (local.set $ox (i32.shl (i32.rem_u (local.get $t) (local.get $TW)) (i32.const 2)))
+          (local.set $mk (i32.add (local.get $m) (i32.mul (local.get $k) (local.get $cob))))
+          (local.set $a (i32.const 0))
+          (loop $outRows
+            (local.set $col (i32.add (local.get $mk) (i32.mul (i32.mul (local.get $a) (i32.const 6)) (local.get $mpos))))
+            (call $at6 (local.get $col) (local.get $mpos) (local.get $col)
+              (i32.add (local.get $col) (local.get $mpos))
+              (i32.add (local.get $col) (i32.shl (local.get $mpos) (i32.const 1)))
+              (i32.add (local.get $col) (i32.mul (local.get $mpos) (i32.const 3)))
+              (local.get $cob))
+            (br_if $outRows (i32.lt_u (local.tee $a (i32.add (local.get $a) (i32.const 1))) (i32.const 6))))
+          (local.set $yt (i32.add (i32.add (local.get $y) (i32.mul (local.get $n) (local.get $yimg)))
+            (i32.add (i32.mul (local.get $oy) (local.get $yrow)) (i32.mul (local.get $ox) (local.get $cob)))))
+          (local.set $j (i32.const 0))
+          (loop $outCols
+            ;; Output rows oy + 0..3 of column ox + j; those outside the output go to the dump.
+            (local.set $col (i32.add (local.get $yt) (i32.mul (local.get $j) (local.get $cob))))
+            (local.set $y0 (local.get $col))
+            (local.set $y1 (i32.add (local.get $y0) (local.get $yrow)))
+            (local.set $y2 (i32.add (local.get $y1) (local.get $yrow)))
+            (local.set $y3 (i32.add (local.get $y2) (local.get $yrow)))
+            (if (i32.ge_u (i32.add (local.get $ox) (local.get $j)) (local.get $OW))
+              (then (local.set $y0 (local.get $dump))))
+            (if (i32.ge_u (i32.add (i32.add (local.get $ox) (local.get $j)) (i32.const 0)) (local.get $OW))
+              (then (local.set $y1 (local.get $dump)) (local.set $y2 (local.get $dump)) (local.set $y3 (local.get $dump))))
+            (if (i32.ge_u (i32.add (local.get $oy) (i32.const 1)) (local.get $OH)) (then (local.set $y1 (local.get $dump))))
+            (if (i32.ge_u (i32.add (local.get $oy) (i32.const 2)) (local.get $OH)) (then (local.set $y2 (local.get $dump))))
+            (if (i32.ge_u (i32.add (local.get $oy) (i32.const 3)) (local.get $OH)) (then (local.set $y3 (local.get $dump))))
+            (call $at6 (i32.add (local.get $mk) (i32.mul (local.get $j) (local.get $mpos)))
+              (i32.mul (local.get $mpos) (i32.const 6))
+              (local.get $y0) (local.get $y1) (local.get $y2) (local.get $y3) (local.get $cob))
+            (br_if $outCols (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 4))))
+          (br_if $outputs (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 1))) (local.get $cnt))))
+        (local.set $t0 (i32.add (local.get $t0) (local.get $cnt)))
+        (br $blocks))))
+
+
+  ;; ---- The filter gradient by F(4×4, 3×3): dW = Gᵀ [Σ_tiles (A dY Aᵀ) ⊙ (Bᵀ d B)] G over 6×6 positions ----
+
+  ;; For each channel vector k: the 4 vectors at src + k + a·ss go to A q at dst + k + i·ds (i = 0..5):
+  ;; q0, q0 + q1 + q2 + q3, q0 − q1 + q2 − q3, q0 + 2q1 + 4q2 + 8q3, q0 − 2q1 + 4q2 − 8q3, q3. In place when the
+  ;; first four destinations are the sources.
+  (func $a6 (param $src i32) (param $ss i32) (param $dst i32) (param $ds i32) (param $cb i32)
+    (local $k i32) (local $p i32)
+    (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128) (local $e v128) (local $o v128)
+    (local.set $k (i32.const 0))
+    (loop $channels
+      (local.set $p (i32.add (local.get $src) (local.get $k)))
+      (local.set $q0 (v128.load (local.get $p)))
+      (local.set $q1 (v128.load (i32.add (local.get $p) (local.get $ss))))
+      (local.set $q2 (v128.load (i32.add (local.get $p) (i32.shl (local.get $ss) (i32.const 1)))))
+      (local.set $q3 (v128.load (i32.add (local.get $p) (i32.mul (local.get $ss) (i32.const 3)))))
+      (local.set $p (i32.add (local.get $dst) (local.get $k)))
+      (v128.store (local.get $p) (local.get $q0))
+      (v128.store (i32.add (local.get $p) (i32.mul (local.get $ds) (i32.const 5))) (local.get $q3))
+      (local.set $e (f32x4.add (local.get $q0) (local.get $q2)))
+      (local.set $o (f32x4.add (local.get $q1) (local.get $q3)))
+      (v128.store (i32.add (local.get $p) (local.get $ds)) (f32x4.add (local.get $e) (local.get $o)))
+      (v128.store (i32.add (local.get $p) (i32.shl (local.get $ds) (i32.const 1))) (f32x4.sub (local.get $e) (local.get $o)))
+      (local.set $e (f32x4.add (local.get $q0) (f32x4.mul (local.get $q2) (f32x4.splat (f32.const 4)))))
+      (local.set $o (f32x4.add (f32x4.add (local.get $q1) (local.get $q1))
+        (f32x4.mul (local.get $q3) (f32x4.splat (f32.const 8)))))
+      (v128.store (i32.add (local.get $p) (i32.mul (local.get $ds) (i32.const 3))) (f32x4.add (local.get $e) (local.get $o)))
+      (v128.store (i32.add (local.get $p) (i32.shl (local.get $ds) (i32.const 2))) (f32x4.sub (local.get $e) (local.get $o)))
+      (br_if $channels (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 16))) (local.get $cb)))))
+
+  ;; For each channel vector k: the 6 vectors at src + k + a·ss go to Gᵀ z at d0 + k, d1 + k, d2 + k:
+  ;; z0/4 − (z1 + z2)/6 + (z3 + z4)/24, (z2 − z1)/6 + (z3 − z4)/12, (z3 + z4 − z1 − z2)/6 + z5.
+  (func $gt6 (param $src i32) (param $ss i32) (param $d0 i32) (param $d1 i32) (param $d2 i32) (param $cb i32)
+    (local $k i32) (local $p i32)
+    (local $z0 v128) (local $z5 v128) (local $sa v128) (local $da v128) (local $sb v128) (local $db v128)
+    (local $x v128) (local $y v128)
+    (local.set $k (i32.const 0))
+    (loop $channels
+      (local.set $p (i32.add (local.get $src) (local.get $k)))
+      (local.set $z0 (v128.load (local.get $p)))
+      (local.set $x (v128.load (i32.add (local.get $p) (local.get $ss))))
+      (local.set $y (v128.load (i32.add (local.get $p) (i32.shl (local.get $ss) (i32.const 1)))))
+      (local.set $sa (f32x4.add (local.get $x) (local.get $y)))
+      (local.set $da (f32x4.sub (local.get $y) (local.get $x)))
+      (local.set $x (v128.load (i32.add (local.get $p) (i32.mul (local.get $ss) (i32.const 3)))))
+      (local.set $y (v128.load (i32.add (local.get $p) (i32.shl (local.get $ss) (i32.const 2)))))
+      (local.set $sb (f32x4.add (local.get $x) (local.get $y)))
+      (local.set $db (f32x4.sub (local.get $x) (local.get $y)))
+      (local.set $z5 (v128.load (i32.add (local.get $p) (i32.mul (local.get $ss) (i32.const 5)))))
+      (v128.store (i32.add (local.get $d0) (local.get $k))
+        (f32x4.add
+          (f32x4.sub (f32x4.mul (local.get $z0) (f32x4.splat (f32.const 0.25)))
+            (f32x4.mul (local.get $sa) (f32x4.splat (f32.const 0.16666667))))
+          (f32x4.mul (local.get $sb) (f32x4.splat (f32.const 0.041666668)))))
+      (v128.store (i32.add (local.get $d1) (local.get $k))
+        (f32x4.add (f32x4.mul (local.get $da) (f32x4.splat (f32.const 0.16666667)))
+          (f32x4.mul (local.get $db) (f32x4.splat (f32.const 0.083333336)))))
+      (v128.store (i32.add (local.get $d2) (local.get $k))
+        (f32x4.add (f32x4.mul (f32x4.sub (local.get $sb) (local.get $sa)) (f32x4.splat (f32.const 0.16666667)))
+          (local.get $z5)))
+      (br_if $channels (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 16))) (local.get $cb)))))
+
+  ;; Copies the 4×4 output-gradient tile at (oy, ox) of the image at `img` (OH × OW) to tmp [16][CO], zeros
+  ;; outside the image.
+  (func $gather4 (param $img i32) (param $oy i32) (param $ox i32) (param $OH i32) (param $OW i32)
+    (param $yrow i32) (param $cob i32) (param $tmp i32)
+    (local $i i32) (local $j i32) (local $src i32) (local $k i32) (local $ok i32)
+    (local.set $i (i32.const 0))
+    (loop $rows
+      (local.set $j (i32.const 0))
+      (loop $cols
+        (local.set $ok (i32.and
+          (i32.lt_u (i32.add (local.get $oy) (local.get $i)) (local.get $OH))
+          (i32.lt_u (i32.add (local.get $ox) (local.get $j)) (local.get $OW))))
+        (local.set $src (i32.add (local.get $img)
+          (i32.add (i32.mul (i32.add (local.get $oy) (local.get $i)) (local.get $yrow))
+            (i32.mul (i32.add (local.get $ox) (local.get $j)) (local.get $cob)))))
+        (local.set $k (i32.const 0))
+        (loop $channels
+          (v128.store (i32.add (local.get $tmp) (local.get $k))
+            (if (result v128) (local.get $ok)
+              (then (v128.load (i32.add (local.get $src) (local.get $k))))
+              (else (v128.const i32x4 0 0 0 0))))
+          (br_if $channels (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 16))) (local.get $cob))))
+        (local.set $tmp (i32.add (local.get $tmp) (local.get $cob)))
+        (br_if $cols (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 4))))
+      (br_if $rows (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 4)))))
+
+  ;; Like `filterGrad`, by F(4×4, 3×3): z: 36·C·CO floats, zeroed by the caller; v and h: 36·(T·C + 16) and
+  ;; 36·(T·CO + 16) floats; tmp: 36·C + 16·CO floats. T: tiles per block, ≥ 1.
+  (func (export "filterGrad6")
+    (param $x i32) (param $dy i32) (param $dw i32) (param $z i32) (param $v i32) (param $h i32) (param $tmp i32)
+    (param $N i32) (param $H i32) (param $W i32) (param $C i32) (param $OH i32) (param $OW i32) (param $CO i32)
+    (param $top i32) (param $left i32) (param $T i32)
+    (local $cb i32) (local $cob i32) (local $xrow i32) (local $ximg i32) (local $yrow i32) (local $yimg i32)
+    (local $TW i32) (local $tiles i32) (local $total i32) (local $t0 i32) (local $cnt i32) (local $k i32)
+    (local $t i32) (local $n i32) (local $oy i32) (local $ox i32) (local $r0 i32) (local $c0 i32)
+    (local $vpos i32) (local $hpos i32) (local $pos i32) (local $plane i32) (local $tmpDy i32)
+    (local $src i32) (local $row i32) (local $vk i32) (local $hk i32) (local $a i32) (local $j i32) (local $col i32)
+    (local.set $cb (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $cob (i32.shl (local.get $CO) (i32.const 2)))
+    (local.set $plane (i32.mul (local.get $C) (local.get $cob)))
+    (local.set $xrow (i32.mul (local.get $W) (local.get $cb)))
+    (local.set $ximg (i32.mul (local.get $H) (local.get $xrow)))
+    (local.set $yrow (i32.mul (local.get $OW) (local.get $cob)))
+    (local.set $yimg (i32.mul (local.get $OH) (local.get $yrow)))
+    (local.set $TW (i32.shr_u (i32.add (local.get $OW) (i32.const 3)) (i32.const 2)))
+    (local.set $tiles (i32.mul (i32.shr_u (i32.add (local.get $OH) (i32.const 3)) (i32.const 2)) (local.get $TW)))
+    (local.set $total (i32.mul (local.get $N) (local.get $tiles)))
+    (local.set $vpos (i32.add (i32.mul (local.get $T) (local.get $cb)) (i32.const 64)))
+    (local.set $hpos (i32.add (i32.mul (local.get $T) (local.get $cob)) (i32.const 64)))
+    (local.set $tmpDy (i32.add (local.get $tmp) (i32.mul (local.get $cb) (i32.const 36))))
+    (local.set $t0 (i32.const 0))
+    (block $blocksDone
+      (loop $blocks
+        (br_if $blocksDone (i32.ge_u (local.get $t0) (local.get $total)))
+        (local.set $cnt (i32.sub (local.get $total) (local.get $t0)))
+        (if (i32.gt_u (local.get $cnt) (local.get $T)) (then (local.set $cnt (local.get $T))))
+        (local.set $k (i32.const 0))
+        (loop $tilesOfBlock
+          (local.set $t (i32.add (local.get $t0) (local.get $k)))
+          (local.set $n (i32.div_u (local.get $t) (local.get $tiles)))
+          (local.set $t (i32.rem_u (local.get $t) (local.get $tiles)))
+          (local.set $oy (i32.shl (i32.div_u (local.get $t) (local.get $TW)) (i32.const 2)))
+          (local.set $ox (i32.shl (i32.rem_u (local.get $t) (local.get $TW)) (i32.const 2)))
+          ;; V: the input tile, as in conv6.
+          (local.set $r0 (i32.sub (local.get $oy) (local.get $top)))
+          (local.set $c0 (i32.sub (local.get $ox) (local.get $left)))
+          (if (i32.and
+                (i32.and (i32.ge_s (local.get $r0) (i32.const 0)) (i32.ge_s (local.get $c0) (i32.const 0)))
+                (i32.and (i32.le_s (i32.add (local.get $r0) (i32.const 6)) (local.get $H))
+                  (i32.le_s (i32.add (local.get $c0) (i32.const 6)) (local.get $W))))
+            (then
+              (local.set $src (i32.add (i32.add (local.get $x) (i32.mul (local.get $n) (local.get $ximg)))
+                (i32.add (i32.mul (local.get $r0) (local.get $xrow)) (i32.mul (local.get $c0) (local.get $cb)))))
+              (local.set $row (local.get $xrow)))
+            (else
+              (call $gather6 (i32.add (local.get $x) (i32.mul (local.get $n) (local.get $ximg)))
+                (local.get $r0) (local.get $c0) (local.get $H) (local.get $W) (local.get $xrow) (local.get $cb)
+                (local.get $tmp))
+              (local.set $src (local.get $tmp))
+              (local.set $row (i32.mul (local.get $cb) (i32.const 6)))))
+          (local.set $vk (i32.add (local.get $v) (i32.mul (local.get $k) (local.get $cb))))
+          (local.set $a (i32.const 0))
+          (loop $tileRows
+            (call $bt6 (i32.add (local.get $src) (i32.mul (local.get $a) (local.get $row))) (local.get $cb)
+              (i32.add (local.get $vk) (i32.mul (i32.mul (local.get $a) (i32.const 6)) (local.get $vpos)))
+              (local.get $vpos) (local.get $cb))
+            (br_if $tileRows (i32.lt_u (local.tee $a (i32.add (local.get $a) (i32.const 1))) (i32.const 6))))
+          (local.set $j (i32.const 0))
+          (loop $tileCols
+            (local.set $col (i32.add (local.get $vk) (i32.mul (local.get $j) (local.get $vpos))))
+            (call $bt6 (local.get $col) (i32.mul (local.get $vpos) (i32.const 6))
+              (local.get $col) (i32.mul (local.get $vpos) (i32.const 6)) (local.get $cb))
+            (br_if $tileCols (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 6))))
+          ;; Ŷ: the output-gradient tile, rows (A over pixels) into positions 6a + 0..5, then columns in place.
+          (if (i32.and (i32.le_u (i32.add (local.get $oy) (i32.const 4)) (local.get $OH))
+                (i32.le_u (i32.add (local.get $ox) (i32.const 4)) (local.get $OW)))
+            (then
+              (local.set $src (i32.add (i32.add (local.get $dy) (i32.mul (local.get $n) (local.get $yimg)))
+                (i32.add (i32.mul (local.get $oy) (local.get $yrow)) (i32.mul (local.get $ox) (local.get $cob)))))
+              (local.set $row (local.get $yrow)))
+            (else
+              (call $gather4 (i32.add (local.get $dy) (i32.mul (local.get $n) (local.get $yimg)))
+                (local.get $oy) (local.get $ox) (local.get $OH) (local.get $OW) (local.get $yrow) (local.get $cob)
+                (local.get $tmpDy))
+              (local.set $src (local.get $tmpDy))
+              (local.set $row (i32.shl (local.get $cob) (i32.const 2)))))
+          (local.set $hk (i32.add (local.get $h) (i32.mul (local.get $k) (local.get $cob))))
+          (local.set $a (i32.const 0))
+          (loop $dyRows
+            (call $a6 (i32.add (local.get $src) (i32.mul (local.get $a) (local.get $row))) (local.get $cob)
+              (i32.add (local.get $hk) (i32.mul (i32.mul (local.get $a) (i32.const 6)) (local.get $hpos)))
+              (local.get $hpos) (local.get $cob))
+            (br_if $dyRows (i32.lt_u (local.tee $a (i32.add (local.get $a) (i32.const 1))) (i32.const 4))))
+          (local.set $j (i32.const 0))
+          (loop $dyCols
+            (local.set $col (i32.add (local.get $hk) (i32.mul (local.get $j) (local.get $hpos))))
+            (call $a6 (local.get $col) (i32.mul (local.get $hpos) (i32.const 6))
+              (local.get $col) (i32.mul (local.get $hpos) (i32.const 6)) (local.get $cob))
+            (br_if $dyCols (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 6))))
+          (br_if $tilesOfBlock (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 1))) (local.get $cnt))))
+        (local.set $pos (i32.const 0))
+        (loop $products
+          (call $gemmT
+            (i32.add (local.get $v) (i32.mul (local.get $pos) (local.get $vpos)))
+            (i32.add (local.get $h) (i32.mul (local.get $pos) (local.get $hpos)))
+            (i32.add (local.get $z) (i32.mul (local.get $pos) (local.get $plane)))
+            (local.get $cnt) (local.get $cb) (local.get $cob))
+          (br_if $products (i32.lt_u (local.tee $pos (i32.add (local.get $pos) (i32.const 1))) (i32.const 36))))
+        (local.set $t0 (i32.add (local.get $t0) (local.get $cnt)))
+        (br $blocks)))
+    ;; dW = Gᵀ Z G: columns j of Z (Gᵀ over positions 6a + j) in place into rows 0..2, then rows into the taps.
+    (local.set $j (i32.const 0))
+    (loop $zCols
+      (local.set $col (i32.add (local.get $z) (i32.mul (local.get $j) (local.get $plane))))
+      (call $gt6 (local.get $col) (i32.mul (local.get $plane) (i32.const 6)) (local.get $col)
+        (i32.add (local.get $col) (i32.mul (local.get $plane) (i32.const 6)))
+        (i32.add (local.get $col) (i32.mul (local.get $plane) (i32.const 12)))
+        (local.get $plane))
+      (br_if $zCols (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 6))))
+    (local.set $a (i32.const 0))
+    (loop $zRows
+      (local.set $col (i32.add (local.get $z) (i32.mul (i32.mul (local.get $a) (i32.const 6)) (local.get $plane))))
+      (local.set $row (i32.add (local.get $dw) (i32.mul (i32.mul (local.get $a) (i32.const 3)) (local.get $plane))))
+      (call $gt6 (local.get $col) (local.get $plane) (local.get $row)
+        (i32.add (local.get $row) (local.get $plane))
+        (i32.add (local.get $row) (i32.shl (local.get $plane) (i32.const 1)))
+        (local.get $plane))
+      (br_if $zRows (i32.lt_u (local.tee $a (i32.add (local.get $a) (i32.const 1))) (i32.const 3)))))
 )
