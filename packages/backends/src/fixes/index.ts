@@ -51,7 +51,7 @@ export const FIXES: readonly FixInfo[] = [
     summary:
       "Conv2D with 3x3 filters and stride 1 (channels multiples of 4) and its filter gradient by Winograd's " +
       'F(4x4, 3x3) (outputs of 6x6 and more) or F(2x2, 3x3) as a WebAssembly SIMD kernel: a reference-CNN ' +
-      'training step 1.9x faster than with XNNPACK (other convs keep the stock kernel). It rounds differently ' +
+      'training step about 2x faster than with XNNPACK (other convs keep the stock kernel). It rounds differently ' +
       'from XNNPACK (F(4x4, 3x3) at about 6e-6 of the largest output).',
   },
 ];
