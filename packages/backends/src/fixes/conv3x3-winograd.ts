@@ -6,90 +6,43 @@ import {
 import { isWasmBackend, moduleOnWasmHeap, type WasmBackendLike } from './wasm-heap.js';
 
 /**
- * The forward conv2d of 3×3 filters with stride 1 by Winograd's F(2×2, 3×3) as a WebAssembly SIMD kernel
- * (conv3x3-winograd.wat) on the tfjs wasm backend's own memory: 16 multiplications per 2×2 output tile and channel
- * pair instead of 36. It replaces the wasm backend's Conv2D (XNNPACK) where it applies; the conv input gradient of
- * this package is a conv2d of the same shape, so it runs there too.
+ * A tiled pass of the kernel (conv3x3-winograd.wat), all arguments byte offsets on the wasm heap or sizes:
+ * `conv`/`conv6` take (x, u, y, v, m, zero or tmp, dump, ...) and `filterGrad`/`filterGrad6` take
+ * (x, dy, dw, z, v, h, zero or tmp, ...), then N, H, W, C, OH, OW, CO, top, left and T (tiles per block).
+ */
+type TiledPass = (
+  a: number,
+  b: number,
+  c: number,
+  d: number,
+  e: number,
+  f: number,
+  g: number,
+  N: number,
+  H: number,
+  W: number,
+  C: number,
+  OH: number,
+  OW: number,
+  CO: number,
+  top: number,
+  left: number,
+  T: number,
+) => void;
+
+/**
+ * The exports of conv3x3-winograd.wat: 3×3 stride-1 convs and their filter gradients by Winograd's F(2×2, 3×3)
+ * and F(4×4, 3×3) (the `6` variants, 6×6 input tiles), run on the tfjs wasm backend's own memory. They replace
+ * the wasm backend's Conv2D (XNNPACK) where they apply; the conv input gradient of this package is a conv2d of the
+ * same shape, so it runs there too.
  */
 interface WinogradExports {
   filterTransform(w: number, u: number, C: number, CO: number): void;
-  conv(
-    x: number,
-    u: number,
-    y: number,
-    v: number,
-    m: number,
-    zero: number,
-    dump: number,
-    N: number,
-    H: number,
-    W: number,
-    C: number,
-    OH: number,
-    OW: number,
-    CO: number,
-    top: number,
-    left: number,
-    T: number,
-  ): void;
   filterTransform6(w: number, u: number, C: number, CO: number): void;
-  conv6(
-    x: number,
-    u: number,
-    y: number,
-    v: number,
-    m: number,
-    tmp: number,
-    dump: number,
-    N: number,
-    H: number,
-    W: number,
-    C: number,
-    OH: number,
-    OW: number,
-    CO: number,
-    top: number,
-    left: number,
-    T: number,
-  ): void;
-  filterGrad6(
-    x: number,
-    dy: number,
-    dw: number,
-    z: number,
-    v: number,
-    h: number,
-    tmp: number,
-    N: number,
-    H: number,
-    W: number,
-    C: number,
-    OH: number,
-    OW: number,
-    CO: number,
-    top: number,
-    left: number,
-    T: number,
-  ): void;
-  filterGrad(
-    x: number,
-    dy: number,
-    dw: number,
-    z: number,
-    v: number,
-    h: number,
-    zero: number,
-    N: number,
-    H: number,
-    W: number,
-    C: number,
-    OH: number,
-    OW: number,
-    CO: number,
-    top: number,
-    left: number,
-    T: number,
-  ): void;
+  conv: TiledPass;
+  conv6: TiledPass;
+  filterGrad: TiledPass;
+  filterGrad6: TiledPass;
 }
 
 const kernel = moduleOnWasmHeap<WinogradExports>({
