@@ -14,8 +14,8 @@ import { isWasmBackend, moduleOnWasmHeap } from './wasm-heap.js';
 export const CONV2D_FILTER_GRAD_SIMD = 'GradsignConv2DFilterGradSimd';
 /**
  * The same filter gradient for 3×3 filters (input channels a multiple of 4) by the adjoint of Winograd's
- * F(2×2, 3×3) (conv3x3-winograd.wat): 16 multiplications per 2×2 tile and channel pair instead of 36. Used where
- * the `conv2d-winograd` fix is installed.
+ * F(4×4, 3×3) or F(2×2, 3×3), as the forward conv chooses (conv3x3-winograd.wat). Used where the
+ * `conv2d-winograd` fix is installed.
  */
 export const CONV2D_FILTER_GRAD_WINOGRAD = 'GradsignConv2DFilterGradWinograd';
 

@@ -90,11 +90,11 @@ export function setWinogradMaxTile(tile: 2 | 4): void {
 }
 
 /**
- * The output tile edge of the Winograd conv and its filter gradient: 4 (F(4×4, 3×3), 36 products per tile, 2.25 per output) or
- * 2 (F(2×2, 3×3), 16 per tile, 4 per output). F(4×4) has heavier transforms, a larger rounding error (about
- * 4e-6 of the largest output against 3e-7) and overhangs an output that is not a multiple of 4, so it is used where
- * its products, with 15 % added for the transforms, are fewer: outputs of at least 6×6 (the reference CNN's
- * 28×28, 14×14 and 7×7 layers; its 3×3 layers keep F(2×2)).
+ * The output tile edge of the Winograd conv and its filter gradient: 4 (F(4×4, 3×3), 36 products per tile, 2.25
+ * per output) or 2 (F(2×2, 3×3), 16 per tile, 4 per output). F(4×4) has heavier transforms, a larger rounding error
+ * (about 6e-6 of the largest output against 3e-7 on the tests' inputs) and overhangs an output that is not a
+ * multiple of 4, so it is used where its products, with 15 % added for the transforms, are fewer: outputs of at
+ * least 6×6 (the reference CNN's 28×28, 14×14 and 7×7 layers; its 3×3 layers keep F(2×2)).
  */
 export function winogradTile(info: tf.backend_util.Conv2DInfo): 2 | 4 {
   const { outHeight: OH, outWidth: OW } = info;
@@ -205,8 +205,8 @@ export function conv3x3Winograd(
 
 /**
  * dW = the filter gradient of a conv where `winogradApplies(info)`, from its input x and output gradient dy, on
- * the wasm backend by the Winograd kernel (the adjoint of the forward algorithm, with the same tile size). Returns null when the kernel
- * cannot run on this backend.
+ * the wasm backend by the Winograd kernel (the adjoint of the forward algorithm, with the same tile size).
+ * Returns null when the kernel cannot run on this backend.
  */
 export function conv3x3FilterGradWinograd(
   backend: unknown,

@@ -862,6 +862,39 @@
         (br_if $cols (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 6))))
       (br_if $rows (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 6)))))
 
+  ;; V[6i + j] = (Bᵀ d B)[i][j] for the 6×6 input tile d whose top-left input is (r0, c0) of the image at `img`,
+  ;; all C channels; position 6i + j goes to v0 + (6i + j)·vpos. A tile inside the image is read in place; a border
+  ;; tile is first copied to tmp (36·C floats) with zeros outside. Rows of the tile (Bᵀ over pixels) go into
+  ;; positions 6a + j, then the columns are transformed in place.
+  (func $inTile6 (param $img i32) (param $r0 i32) (param $c0 i32) (param $H i32) (param $W i32)
+    (param $xrow i32) (param $cb i32) (param $tmp i32) (param $v0 i32) (param $vpos i32)
+    (local $src i32) (local $row i32) (local $a i32) (local $j i32) (local $col i32)
+    (if (i32.and
+          (i32.and (i32.ge_s (local.get $r0) (i32.const 0)) (i32.ge_s (local.get $c0) (i32.const 0)))
+          (i32.and (i32.le_s (i32.add (local.get $r0) (i32.const 6)) (local.get $H))
+            (i32.le_s (i32.add (local.get $c0) (i32.const 6)) (local.get $W))))
+      (then
+        (local.set $src (i32.add (local.get $img)
+          (i32.add (i32.mul (local.get $r0) (local.get $xrow)) (i32.mul (local.get $c0) (local.get $cb)))))
+        (local.set $row (local.get $xrow)))
+      (else
+        (call $gather6 (local.get $img) (local.get $r0) (local.get $c0) (local.get $H) (local.get $W)
+          (local.get $xrow) (local.get $cb) (local.get $tmp))
+        (local.set $src (local.get $tmp))
+        (local.set $row (i32.mul (local.get $cb) (i32.const 6)))))
+    (local.set $a (i32.const 0))
+    (loop $tileRows
+      (call $bt6 (i32.add (local.get $src) (i32.mul (local.get $a) (local.get $row))) (local.get $cb)
+        (i32.add (local.get $v0) (i32.mul (i32.mul (local.get $a) (i32.const 6)) (local.get $vpos)))
+        (local.get $vpos) (local.get $cb))
+      (br_if $tileRows (i32.lt_u (local.tee $a (i32.add (local.get $a) (i32.const 1))) (i32.const 6))))
+    (local.set $j (i32.const 0))
+    (loop $tileCols
+      (local.set $col (i32.add (local.get $v0) (i32.mul (local.get $j) (local.get $vpos))))
+      (call $bt6 (local.get $col) (i32.mul (local.get $vpos) (i32.const 6))
+        (local.get $col) (i32.mul (local.get $vpos) (i32.const 6)) (local.get $cb))
+      (br_if $tileCols (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 6)))))
+
   ;; Like `conv`, by F(4×4, 3×3): u from `filterTransform6`; v and m: scratch of 36·(T·C + 16) and 36·(T·CO + 16)
   ;; floats; tmp: 36·C floats; dump: CO floats. T: tiles per block, even, ≥ 2.
   (func (export "conv6")
@@ -871,7 +904,7 @@
     (local $cb i32) (local $cob i32) (local $xrow i32) (local $ximg i32) (local $yrow i32) (local $yimg i32)
     (local $TW i32) (local $tiles i32) (local $total i32) (local $t0 i32) (local $cnt i32) (local $k i32)
     (local $t i32) (local $n i32) (local $r0 i32) (local $c0 i32) (local $vpos i32) (local $mpos i32) (local $pos i32)
-    (local $src i32) (local $row i32) (local $vk i32) (local $mk i32) (local $a i32) (local $j i32)
+    (local $mk i32) (local $a i32) (local $j i32)
     (local $oy i32) (local $ox i32) (local $yt i32) (local $col i32)
     (local $y0 i32) (local $y1 i32) (local $y2 i32) (local $y3 i32)
     (local.set $cb (i32.shl (local.get $C) (i32.const 2)))
@@ -891,7 +924,7 @@
         (br_if $blocksDone (i32.ge_u (local.get $t0) (local.get $total)))
         (local.set $cnt (i32.sub (local.get $total) (local.get $t0)))
         (if (i32.gt_u (local.get $cnt) (local.get $T)) (then (local.set $cnt (local.get $T))))
-        ;; Input tiles into V: rows of the tile (Bᵀ over pixels) into positions 6a + j, then columns in place.
+        ;; Input tiles of this block into V.
         (local.set $k (i32.const 0))
         (loop $inputs
           (local.set $t (i32.add (local.get $t0) (local.get $k)))
@@ -899,33 +932,9 @@
           (local.set $t (i32.rem_u (local.get $t) (local.get $tiles)))
           (local.set $r0 (i32.sub (i32.shl (i32.div_u (local.get $t) (local.get $TW)) (i32.const 2)) (local.get $top)))
           (local.set $c0 (i32.sub (i32.shl (i32.rem_u (local.get $t) (local.get $TW)) (i32.const 2)) (local.get $left)))
-          (if (i32.and
-                (i32.and (i32.ge_s (local.get $r0) (i32.const 0)) (i32.ge_s (local.get $c0) (i32.const 0)))
-                (i32.and (i32.le_s (i32.add (local.get $r0) (i32.const 6)) (local.get $H))
-                  (i32.le_s (i32.add (local.get $c0) (i32.const 6)) (local.get $W))))
-            (then
-              (local.set $src (i32.add (i32.add (local.get $x) (i32.mul (local.get $n) (local.get $ximg)))
-                (i32.add (i32.mul (local.get $r0) (local.get $xrow)) (i32.mul (local.get $c0) (local.get $cb)))))
-              (local.set $row (local.get $xrow)))
-            (else
-              (call $gather6 (i32.add (local.get $x) (i32.mul (local.get $n) (local.get $ximg)))
-                (local.get $r0) (local.get $c0) (local.get $H) (local.get $W) (local.get $xrow) (local.get $cb)
-                (local.get $tmp))
-              (local.set $src (local.get $tmp))
-              (local.set $row (i32.mul (local.get $cb) (i32.const 6)))))
-          (local.set $vk (i32.add (local.get $v) (i32.mul (local.get $k) (local.get $cb))))
-          (local.set $a (i32.const 0))
-          (loop $tileRows
-            (call $bt6 (i32.add (local.get $src) (i32.mul (local.get $a) (local.get $row))) (local.get $cb)
-              (i32.add (local.get $vk) (i32.mul (i32.mul (local.get $a) (i32.const 6)) (local.get $vpos)))
-              (local.get $vpos) (local.get $cb))
-            (br_if $tileRows (i32.lt_u (local.tee $a (i32.add (local.get $a) (i32.const 1))) (i32.const 6))))
-          (local.set $j (i32.const 0))
-          (loop $tileCols
-            (local.set $col (i32.add (local.get $vk) (i32.mul (local.get $j) (local.get $vpos))))
-            (call $bt6 (local.get $col) (i32.mul (local.get $vpos) (i32.const 6))
-              (local.get $col) (i32.mul (local.get $vpos) (i32.const 6)) (local.get $cb))
-            (br_if $tileCols (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 6))))
+          (call $inTile6 (i32.add (local.get $x) (i32.mul (local.get $n) (local.get $ximg)))
+            (local.get $r0) (local.get $c0) (local.get $H) (local.get $W) (local.get $xrow) (local.get $cb)
+            (local.get $tmp) (i32.add (local.get $v) (i32.mul (local.get $k) (local.get $cb))) (local.get $vpos))
           (br_if $inputs (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 1))) (local.get $cnt))))
         ;; The 36 products.
         (local.set $pos (i32.const 0))
@@ -1078,7 +1087,7 @@
     (local $TW i32) (local $tiles i32) (local $total i32) (local $t0 i32) (local $cnt i32) (local $k i32)
     (local $t i32) (local $n i32) (local $oy i32) (local $ox i32) (local $r0 i32) (local $c0 i32)
     (local $vpos i32) (local $hpos i32) (local $pos i32) (local $plane i32) (local $tmpDy i32)
-    (local $src i32) (local $row i32) (local $vk i32) (local $hk i32) (local $a i32) (local $j i32) (local $col i32)
+    (local $src i32) (local $row i32) (local $hk i32) (local $a i32) (local $j i32) (local $col i32)
     (local.set $cb (i32.shl (local.get $C) (i32.const 2)))
     (local.set $cob (i32.shl (local.get $CO) (i32.const 2)))
     (local.set $plane (i32.mul (local.get $C) (local.get $cob)))
@@ -1105,36 +1114,11 @@
           (local.set $t (i32.rem_u (local.get $t) (local.get $tiles)))
           (local.set $oy (i32.shl (i32.div_u (local.get $t) (local.get $TW)) (i32.const 2)))
           (local.set $ox (i32.shl (i32.rem_u (local.get $t) (local.get $TW)) (i32.const 2)))
-          ;; V: the input tile, as in conv6.
           (local.set $r0 (i32.sub (local.get $oy) (local.get $top)))
           (local.set $c0 (i32.sub (local.get $ox) (local.get $left)))
-          (if (i32.and
-                (i32.and (i32.ge_s (local.get $r0) (i32.const 0)) (i32.ge_s (local.get $c0) (i32.const 0)))
-                (i32.and (i32.le_s (i32.add (local.get $r0) (i32.const 6)) (local.get $H))
-                  (i32.le_s (i32.add (local.get $c0) (i32.const 6)) (local.get $W))))
-            (then
-              (local.set $src (i32.add (i32.add (local.get $x) (i32.mul (local.get $n) (local.get $ximg)))
-                (i32.add (i32.mul (local.get $r0) (local.get $xrow)) (i32.mul (local.get $c0) (local.get $cb)))))
-              (local.set $row (local.get $xrow)))
-            (else
-              (call $gather6 (i32.add (local.get $x) (i32.mul (local.get $n) (local.get $ximg)))
-                (local.get $r0) (local.get $c0) (local.get $H) (local.get $W) (local.get $xrow) (local.get $cb)
-                (local.get $tmp))
-              (local.set $src (local.get $tmp))
-              (local.set $row (i32.mul (local.get $cb) (i32.const 6)))))
-          (local.set $vk (i32.add (local.get $v) (i32.mul (local.get $k) (local.get $cb))))
-          (local.set $a (i32.const 0))
-          (loop $tileRows
-            (call $bt6 (i32.add (local.get $src) (i32.mul (local.get $a) (local.get $row))) (local.get $cb)
-              (i32.add (local.get $vk) (i32.mul (i32.mul (local.get $a) (i32.const 6)) (local.get $vpos)))
-              (local.get $vpos) (local.get $cb))
-            (br_if $tileRows (i32.lt_u (local.tee $a (i32.add (local.get $a) (i32.const 1))) (i32.const 6))))
-          (local.set $j (i32.const 0))
-          (loop $tileCols
-            (local.set $col (i32.add (local.get $vk) (i32.mul (local.get $j) (local.get $vpos))))
-            (call $bt6 (local.get $col) (i32.mul (local.get $vpos) (i32.const 6))
-              (local.get $col) (i32.mul (local.get $vpos) (i32.const 6)) (local.get $cb))
-            (br_if $tileCols (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 6))))
+          (call $inTile6 (i32.add (local.get $x) (i32.mul (local.get $n) (local.get $ximg)))
+            (local.get $r0) (local.get $c0) (local.get $H) (local.get $W) (local.get $xrow) (local.get $cb)
+            (local.get $tmp) (i32.add (local.get $v) (i32.mul (local.get $k) (local.get $cb))) (local.get $vpos))
           ;; Ŷ: the output-gradient tile, rows (A over pixels) into positions 6a + 0..5, then columns in place.
           (if (i32.and (i32.le_u (i32.add (local.get $oy) (i32.const 4)) (local.get $OH))
                 (i32.le_u (i32.add (local.get $ox) (i32.const 4)) (local.get $OW)))
