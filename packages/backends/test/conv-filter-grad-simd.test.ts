@@ -15,7 +15,16 @@ import {
   selectBackend,
   uninstallTrainingFixes,
 } from '../src/index.js';
-import { gradsOn, input, quiet, randn, relErr } from './helpers.js';
+import {
+  convPadArbitrary,
+  type FilterGradReference,
+  filterGradFloat64,
+  gradsOn,
+  input,
+  quiet,
+  randn,
+  relErr,
+} from './helpers.js';
 
 type Pad = Parameters<typeof tf.conv2d>[3];
 type S4 = [number, number, number, number];
@@ -34,53 +43,11 @@ afterAll(() => {
   installTrainingFixes('wasm');
 });
 
-interface Reference {
-  value: Float64Array;
-  /** Σ |x·dy| per dW element: the scale of its rounding error. */
-  abs: Float64Array;
-  /** Products summed per dW element, at most. */
-  terms: number;
-}
-
-/** dW in float64, straight from the definition, with tfjs's padding (top/left) and output size. */
-function reference(x: Float32Array, xs: S4, dy: Float32Array, filter: S4, pad: Pad): Reference {
-  const info = tf.backend_util.computeConv2DInfo(xs, filter, 1, 1, pad);
-  const [N, H, W, C] = xs;
-  const [KH, KW, , CO] = filter;
-  const { outHeight: OH, outWidth: OW } = info;
-  const { top, left } = info.padInfo;
-  const value = new Float64Array(KH * KW * C * CO);
-  const abs = new Float64Array(value.length);
-  for (let n = 0; n < N; n++) {
-    for (let oh = 0; oh < OH; oh++) {
-      for (let ow = 0; ow < OW; ow++) {
-        const dyBase = ((n * OH + oh) * OW + ow) * CO;
-        for (let kh = 0; kh < KH; kh++) {
-          const ih = oh + kh - top;
-          if (ih < 0 || ih >= H) continue;
-          for (let kw = 0; kw < KW; kw++) {
-            const iw = ow + kw - left;
-            if (iw < 0 || iw >= W) continue;
-            const xBase = ((n * H + ih) * W + iw) * C;
-            for (let ci = 0; ci < C; ci++) {
-              const xv = x[xBase + ci]!;
-              const out = ((kh * KW + kw) * C + ci) * CO;
-              for (let co = 0; co < CO; co++) {
-                const p = xv * dy[dyBase + co]!;
-                value[out + co]! += p;
-                abs[out + co]! += Math.abs(p);
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  return { value, abs, terms: N * OH * OW };
-}
-
 /** The worst case error of any float32 summation order of `terms` products: γ_terms · Σ|x·dy| (doubled). */
-function withinBound(got: ArrayLike<number>, ref: Reference): { ok: boolean; worst: number; rel: number } {
+function withinBound(
+  got: ArrayLike<number>,
+  ref: FilterGradReference,
+): { ok: boolean; worst: number; rel: number } {
   let worst = 0;
   let diff = 0;
   let scale = 0;
@@ -169,7 +136,7 @@ describe('SIMD filter gradient vs a float64 reference', () => {
     const dy = randn(ys, 2000 + i);
     const got = await simdDw(x, c.xs, dy, ys, c.filter, c.pad);
     expect(got, 'the kernel applies').not.toBeNull();
-    const r = withinBound(got!, reference(x, c.xs, dy, c.filter, c.pad));
+    const r = withinBound(got!, filterGradFloat64(x, c.xs, dy, c.filter, c.pad));
     stats.cases++;
     stats.worst = Math.max(stats.worst, r.worst);
     stats.rel = Math.max(stats.rel, r.rel);
@@ -177,7 +144,6 @@ describe('SIMD filter gradient vs a float64 reference', () => {
   });
 
   it('random shapes and paddings (fast-check)', async () => {
-    const side = fc.integer({ min: 0, max: 4 });
     const shape = fc
       .record({
         n: fc.integer({ min: 1, max: 3 }),
@@ -187,18 +153,7 @@ describe('SIMD filter gradient vs a float64 reference', () => {
         kw: fc.integer({ min: 1, max: 5 }),
         ci: fc.integer({ min: 1, max: 9 }),
         co: fc.integer({ min: 1, max: 10 }).map((k) => 4 * k),
-        pad: fc.oneof(
-          fc.constantFrom<Pad>('same', 'valid'),
-          fc.integer({ min: 0, max: 3 }),
-          fc.tuple(side, side, side, side).map(
-            ([t, b, l, r]): Pad => [
-              [0, 0],
-              [t, b],
-              [l, r],
-              [0, 0],
-            ],
-          ),
-        ),
+        pad: convPadArbitrary(4),
         seed: fc.integer({ min: 1, max: 2 ** 30 }),
       })
       .filter((s) => {
@@ -220,7 +175,7 @@ describe('SIMD filter gradient vs a float64 reference', () => {
         const dy = randn(ys, s.seed + 1);
         const got = await simdDw(x, xs, dy, ys, filter, s.pad);
         expect(got).not.toBeNull();
-        expect(withinBound(got!, reference(x, xs, dy, filter, s.pad)).worst).toBeLessThanOrEqual(1);
+        expect(withinBound(got!, filterGradFloat64(x, xs, dy, filter, s.pad)).worst).toBeLessThanOrEqual(1);
       }),
       { numRuns: 150, seed: 20240611 },
     );
@@ -232,7 +187,7 @@ describe('SIMD filter gradient vs a float64 reference', () => {
     const ys = outShape(xs, filter, 'same');
     const x = randn(xs, 5);
     const dy = randn(ys, 6);
-    const ref = reference(x, xs, dy, filter, 'same');
+    const ref = filterGradFloat64(x, xs, dy, filter, 'same');
     const wrong = Float32Array.from(ref.value);
     // One product missing from one element.
     wrong[7]! -= x[0]! * dy[0]!;

@@ -19,7 +19,7 @@ import {
   selectBackend,
   uninstallTrainingFixes,
 } from '../src/index.js';
-import { gradsOn, input, quiet, randn, relErr } from './helpers.js';
+import { convPadArbitrary, filterGradFloat64, gradsOn, input, quiet, randn, relErr } from './helpers.js';
 
 type Pad = Parameters<typeof tf.conv2d>[3];
 type S4 = [number, number, number, number];
@@ -258,7 +258,6 @@ function smallShapes(cis: number[]): Array<{ name: string; xs: S4; co: number; p
 }
 
 /** Random convs the Winograd kernel applies to: 3×3, channels multiples of 4, any padding, output at least 2×2. */
-const side = fc.integer({ min: 0, max: 3 });
 const winogradShapes = fc
   .record({
     n: fc.integer({ min: 1, max: 3 }),
@@ -266,18 +265,7 @@ const winogradShapes = fc
     w: fc.integer({ min: 1, max: 11 }),
     ci: fc.integer({ min: 1, max: 10 }).map((k) => 4 * k),
     co: fc.integer({ min: 1, max: 10 }).map((k) => 4 * k),
-    pad: fc.oneof(
-      fc.constantFrom<Pad>('same', 'valid'),
-      fc.integer({ min: 0, max: 3 }),
-      fc.tuple(side, side, side, side).map(
-        ([t, b, l, r]): Pad => [
-          [0, 0],
-          [t, b],
-          [l, r],
-          [0, 0],
-        ],
-      ),
-    ),
+    pad: convPadArbitrary(3),
     seed: fc.integer({ min: 1, max: 2 ** 30 }),
   })
   .filter((s) => {
@@ -384,29 +372,15 @@ function transpose(m: readonly (readonly number[])[]): number[][] {
  * over all tiles); for a direct sum, 2 · terms · u · Σ |x·dy| (terms = N·OH·OW products per element).
  */
 function filterGradReference(x: Float32Array, xs: S4, dy: Float32Array, CO: number, pad: Pad): Reference {
-  const info = tf.backend_util.computeConv2DInfo(xs, [3, 3, xs[3], CO], 1, 1, pad);
+  const ws: S4 = [3, 3, xs[3], CO];
+  const info = tf.backend_util.computeConv2DInfo(xs, ws, 1, 1, pad);
   const [N, H, W, C] = xs;
   const { outHeight: OH, outWidth: OW } = info;
   const { top, left } = info.padInfo;
-  const terms = N * OH * OW;
   const at = (n: number, r: number, c: number, ci: number) =>
     r < 0 || r >= H || c < 0 || c >= W ? 0 : x[((n * H + r) * W + c) * C + ci]!;
-  const value = new Float64Array(9 * C * CO);
-  const direct = new Float64Array(value.length);
-  for (let n = 0; n < N; n++)
-    for (let oh = 0; oh < OH; oh++)
-      for (let ow = 0; ow < OW; ow++) {
-        const d = ((n * OH + oh) * OW + ow) * CO;
-        for (let t = 0; t < 9; t++)
-          for (let ci = 0; ci < C; ci++) {
-            const xv = at(n, oh + Math.floor(t / 3) - top, ow + (t % 3) - left, ci);
-            for (let co = 0; co < CO; co++) {
-              const p = xv * dy[d + co]!;
-              value[(t * C + ci) * CO + co]! += p;
-              direct[(t * C + ci) * CO + co]! += Math.abs(p);
-            }
-          }
-      }
+  const { value, abs, terms } = filterGradFloat64(x, xs, dy, ws, pad);
+  const direct = abs.map((a) => 2 * terms * U * a + 1e-30);
   const tile = winogradTile(info);
   const { BT, G, AT } = MATRICES[tile];
   const A = transpose(AT);
@@ -442,7 +416,6 @@ function filterGradReference(x: Float32Array, xs: S4, dy: Float32Array, CO: numb
     const dw = absSandwich(GT, z[e]!, a, GT);
     for (let t = 0; t < 9; t++) bound[t * C * CO + e] = 2 * (tiles + 20) * U * dw[t]! + 1e-30;
   }
-  for (let i = 0; i < value.length; i++) direct[i] = 2 * terms * U * direct[i]! + 1e-30;
   return { value, bound, direct };
 }
 

@@ -1,4 +1,26 @@
 import * as tf from '@tensorflow/tfjs-core';
+import fc from 'fast-check';
+
+/** Padding as tf.conv2d takes it. */
+export type ConvPad = Parameters<typeof tf.conv2d>[3];
+type Shape4 = [number, number, number, number];
+
+/** Random conv paddings: 'same', 'valid', a number up to 3, or explicit pairs of up to `maxSide` per side. */
+export function convPadArbitrary(maxSide: number): fc.Arbitrary<ConvPad> {
+  const side = fc.integer({ min: 0, max: maxSide });
+  return fc.oneof(
+    fc.constantFrom<ConvPad>('same', 'valid'),
+    fc.integer({ min: 0, max: 3 }),
+    fc.tuple(side, side, side, side).map(
+      ([t, b, l, r]): ConvPad => [
+        [0, 0],
+        [t, b],
+        [l, r],
+        [0, 0],
+      ],
+    ),
+  );
+}
 
 /** Seeded uniform [0, 1) generator (mulberry32). */
 export function rng(seed: number): () => number {
@@ -86,3 +108,55 @@ export function maxAbs(a: ArrayLike<number>): number {
 }
 
 export const quiet = (): void => {};
+
+/** dW of a conv in float64, with the scale of a direct sum's rounding error. */
+export interface FilterGradReference {
+  value: Float64Array;
+  /** Σ |x·dy| per dW element: the scale of its rounding error. */
+  abs: Float64Array;
+  /** Products summed per dW element, at most. */
+  terms: number;
+}
+
+/** dW in float64, straight from the definition, with tfjs's padding (top/left) and output size. */
+export function filterGradFloat64(
+  x: Float32Array,
+  xs: Shape4,
+  dy: Float32Array,
+  filter: Shape4,
+  pad: ConvPad,
+): FilterGradReference {
+  const info = tf.backend_util.computeConv2DInfo(xs, filter, 1, 1, pad);
+  const [N, H, W, C] = xs;
+  const [KH, KW, , CO] = filter;
+  const { outHeight: OH, outWidth: OW } = info;
+  const { top, left } = info.padInfo;
+  const value = new Float64Array(KH * KW * C * CO);
+  const abs = new Float64Array(value.length);
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const dyBase = ((n * OH + oh) * OW + ow) * CO;
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh + kh - top;
+          if (ih < 0 || ih >= H) continue;
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow + kw - left;
+            if (iw < 0 || iw >= W) continue;
+            const xBase = ((n * H + ih) * W + iw) * C;
+            for (let ci = 0; ci < C; ci++) {
+              const xv = x[xBase + ci]!;
+              const out = ((kh * KW + kw) * C + ci) * CO;
+              for (let co = 0; co < CO; co++) {
+                const p = xv * dy[dyBase + co]!;
+                value[out + co]! += p;
+                abs[out + co]! += Math.abs(p);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return { value, abs, terms: N * OH * OW };
+}
