@@ -115,7 +115,10 @@ function tilesPerBlock(info: tf.backend_util.Conv2DInfo, tile: 2 | 4): number {
 
 /** Byte offsets of one call's scratch on the wasm heap (see `conv3x3-winograd.wat`). */
 interface Scratch {
-  /** P·C·CO floats (P = 16 or 36 positions): the transformed filter, or the transformed filter gradient (zeroed). */
+  /**
+   * P·C·CO floats (P = 16 or 36 positions): the transformed filter (written by the filter transform), or the
+   * transformed filter gradient (zeroed here when `zeroPlane`).
+   */
   plane: number;
   /** P·(T·C + 16) floats: a block's transformed inputs. Positions are 64 bytes further apart than a block. */
   v: number;
@@ -143,6 +146,7 @@ function withScratch(
   info: tf.backend_util.Conv2DInfo,
   outShape: number[],
   tile: 2 | 4,
+  zeroPlane: boolean,
   run: (kernel: WinogradExports, out: tf.TensorInfo, s: Scratch) => void,
 ): tf.TensorInfo | null {
   const kernel = conv3x3WinogradFor(backend);
@@ -164,7 +168,7 @@ function withScratch(
     // Pointers are taken after both allocations, which may have grown (and replaced) the heap's buffer.
     const heap = b.typedArrayFromHeap(scratch);
     const at = sizes.map((_, i) => sizes.slice(0, i).reduce((x, y) => x + y, 0));
-    heap.fill(0, 0, sizes[0]);
+    if (zeroPlane) heap.fill(0, 0, sizes[0]);
     heap.fill(0, at[3], at[3]! + sizes[3]!);
     const [plane, v, second, zero, dump] = at.map((floats) => heap.byteOffset + floats * 4) as [
       number,
@@ -196,7 +200,7 @@ export function conv3x3Winograd(
   const { outHeight: OH, outWidth: OW, outChannels: CO } = info;
   const { top, left } = info.padInfo;
   const tile = winogradTile(info);
-  return withScratch(backend, info, [N, OH, OW, CO], tile, (kernel, y, s) => {
+  return withScratch(backend, info, [N, OH, OW, CO], tile, false, (kernel, y, s) => {
     const conv = tile === 4 ? kernel.conv6 : kernel.conv;
     (tile === 4 ? kernel.filterTransform6 : kernel.filterTransform)(s.ptr(filter), s.plane, C, CO);
     conv(s.ptr(x), s.plane, s.ptr(y), s.v, s.second, s.zero, s.dump, N, H, W, C, OH, OW, CO, top, left, s.T);
@@ -218,7 +222,7 @@ export function conv3x3FilterGradWinograd(
   const { outHeight: OH, outWidth: OW, outChannels: CO } = info;
   const { top, left } = info.padInfo;
   const tile = winogradTile(info);
-  return withScratch(backend, info, [3, 3, C, CO], tile, (kernel, dw, s) => {
+  return withScratch(backend, info, [3, 3, C, CO], tile, true, (kernel, dw, s) => {
     const filterGrad = tile === 4 ? kernel.filterGrad6 : kernel.filterGrad;
     filterGrad(
       s.ptr(x),
