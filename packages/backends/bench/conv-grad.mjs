@@ -90,6 +90,30 @@ async function bench(backend, label, setup, step, reps, warmup = true) {
   console.error(`${backend.padEnd(4)} ${step} ${label.padEnd(34)} ${shown}`);
 }
 
+/**
+ * Times `variants` ({ label, setup?, fn }) in turn, rep after rep (A, B, A, B, ...), after one untimed round, so
+ * that a busy machine slows them alike. `fn` does the work, or returns a tensor that is then read back and disposed.
+ * Leaves the default wasm fixes installed.
+ */
+async function interleaved(variants, reps) {
+  const times = variants.map(() => []);
+  for (let rep = -1; rep < reps; rep++) {
+    for (const [i, v] of variants.entries()) {
+      v.setup?.();
+      const t0 = performance.now();
+      const g = await v.fn();
+      if (g === null) throw new Error(`${v.label} does not apply`);
+      if (g !== undefined) {
+        await g.data();
+        g.dispose();
+      }
+      if (rep >= 0) times[i].push(performance.now() - t0);
+    }
+  }
+  installTrainingFixes('wasm');
+  return times;
+}
+
 /** Like bench, for variants that differ only in their setup, run in turn rep after rep (A, B, A, B, ...). */
 async function benchSideBySide(backend, step, variants, reps) {
   await tf.setBackend(backend);
@@ -97,15 +121,10 @@ async function benchSideBySide(backend, step, variants, reps) {
   const w = seeded([3, 3, C, C], 2, 1 / Math.sqrt(9 * C));
   const r = seeded([B, H, W, C], 3);
   const fn = convStep(x, w, r);
-  const times = variants.map(() => []);
-  for (let rep = -1; rep < reps; rep++) {
-    for (const [i, v] of variants.entries()) {
-      v.setup();
-      const t0 = performance.now();
-      await fn();
-      if (rep >= 0) times[i].push(performance.now() - t0);
-    }
-  }
+  const times = await interleaved(
+    variants.map((v) => ({ ...v, fn })),
+    reps,
+  );
   tf.dispose([x, w, r]);
   for (const [i, v] of variants.entries()) {
     const t = times[i];
@@ -166,24 +185,6 @@ await bench(
   REPS.wasm,
 );
 await bench('wasm', 'fixed (JS kernel)', () => installTrainingFixes('wasm'), 'pool', REPS.wasm);
-
-/** Times `variants` ({ label, setup?, fn }: fn returns a tensor to read back) in turn, rep after rep. */
-async function interleaved(variants, reps) {
-  const times = variants.map(() => []);
-  for (let rep = -1; rep < reps; rep++) {
-    for (const [i, v] of variants.entries()) {
-      v.setup?.();
-      const t0 = performance.now();
-      const g = v.fn();
-      if (g == null) throw new Error(`${v.label} does not apply`);
-      await g.data();
-      g.dispose();
-      if (rep >= 0) times[i].push(performance.now() - t0);
-    }
-  }
-  installTrainingFixes('wasm');
-  return times;
-}
 
 // wasm, the forward 3x3 conv per 32-channel layer of the reference CNN: the Winograd kernel (fix conv2d-winograd,
 // the default) against XNNPACK (the stock kernel), in turn.
