@@ -21,6 +21,7 @@ import {
   filterGradFloat64,
   gradsOn,
   input,
+  itBindsToTheWasmHeap,
   quiet,
   randn,
   relErr,
@@ -212,22 +213,7 @@ describe('where the SIMD kernel applies', () => {
     });
   });
 
-  it('is null for a backend whose wasm memory it cannot reach (then the other forms are used)', () => {
-    const fake = { makeOutput: () => ({}), typedArrayFromHeap: () => new Float32Array(0), wasm: {} };
-    expect(convFilterGradSimdFor(fake)).toBeNull();
-    expect(convFilterGradSimdFor({})).toBeNull();
-  });
-
-  it('links to an ordinary memory (Node, no threads) and a shared one (threaded build in isolated pages)', () => {
-    for (const shared of [false, true]) {
-      const module = compileConvFilterGrad(shared);
-      expect(module, `shared=${shared}`).not.toBeNull();
-      const memory = new WebAssembly.Memory({ initial: 1, maximum: 256, shared });
-      expect(() => new WebAssembly.Instance(module!, { env: { memory } })).not.toThrow();
-      const other = new WebAssembly.Memory({ initial: 1, maximum: 256, shared: !shared });
-      expect(() => new WebAssembly.Instance(module!, { env: { memory: other } })).toThrow();
-    }
-  });
+  itBindsToTheWasmHeap({ compile: compileConvFilterGrad, bind: convFilterGradSimdFor });
 
   it('src/fixes/conv-filter-grad-wasm.ts is the assembled conv-filter-grad.wat', () => {
     const script = fileURLToPath(new URL('../scripts/build-simd.mjs', import.meta.url));

@@ -19,7 +19,16 @@ import {
   selectBackend,
   uninstallTrainingFixes,
 } from '../src/index.js';
-import { convPadArbitrary, filterGradFloat64, gradsOn, input, quiet, randn, relErr } from './helpers.js';
+import {
+  convPadArbitrary,
+  filterGradFloat64,
+  gradsOn,
+  input,
+  itBindsToTheWasmHeap,
+  quiet,
+  randn,
+  relErr,
+} from './helpers.js';
 
 type Pad = Parameters<typeof tf.conv2d>[3];
 type S4 = [number, number, number, number];
@@ -558,20 +567,7 @@ describe('where the Winograd kernel applies', () => {
     expect(relErr(fixed, stock)).toBeLessThan(1e-5);
   });
 
-  it('is null for a backend whose wasm memory it cannot reach', () => {
-    const fake = { makeOutput: () => ({}), typedArrayFromHeap: () => new Float32Array(0), wasm: {} };
-    expect(conv3x3WinogradFor(fake)).toBeNull();
-    expect(conv3x3WinogradFor({})).toBeNull();
-  });
-
-  it('links to an ordinary memory (Node, no threads) and a shared one (threaded build in isolated pages)', () => {
-    for (const shared of [false, true]) {
-      const module = compileConv3x3Winograd(shared);
-      expect(module, `shared=${shared}`).not.toBeNull();
-      const memory = new WebAssembly.Memory({ initial: 1, maximum: 256, shared });
-      expect(() => new WebAssembly.Instance(module!, { env: { memory } })).not.toThrow();
-    }
-  });
+  itBindsToTheWasmHeap({ compile: compileConv3x3Winograd, bind: conv3x3WinogradFor });
 
   it('frees its scratch memory (no tensors or wasm bytes left behind)', async () => {
     await tf.setBackend('wasm');

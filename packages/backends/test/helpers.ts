@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
+import { expect, it } from 'vitest';
 
 /** Padding as tf.conv2d takes it. */
 export type ConvPad = Parameters<typeof tf.conv2d>[3];
@@ -159,4 +160,32 @@ export function filterGradFloat64(
     }
   }
   return { value, abs, terms: N * OH * OW };
+}
+
+/**
+ * The checks every kernel module bound to the wasm backend's memory (`moduleOnWasmHeap`) needs: `bind` is null for
+ * a backend whose memory it cannot reach (the callers then use another form), and `compile` gives a module for an
+ * ordinary memory (Node, no threads) and for a shared one (the threaded build in isolated pages), each linking only
+ * to its own kind.
+ */
+export function itBindsToTheWasmHeap(module: {
+  compile(shared: boolean): WebAssembly.Module | null;
+  bind(backend: unknown): unknown;
+}): void {
+  it('is null for a backend whose wasm memory it cannot reach (then the other forms are used)', () => {
+    const fake = { makeOutput: () => ({}), typedArrayFromHeap: () => new Float32Array(0), wasm: {} };
+    expect(module.bind(fake)).toBeNull();
+    expect(module.bind({})).toBeNull();
+  });
+
+  it('links to an ordinary memory (Node, no threads) and a shared one (threaded build in isolated pages)', () => {
+    for (const shared of [false, true]) {
+      const compiled = module.compile(shared);
+      expect(compiled, `shared=${shared}`).not.toBeNull();
+      const memory = new WebAssembly.Memory({ initial: 1, maximum: 256, shared });
+      expect(() => new WebAssembly.Instance(compiled!, { env: { memory } })).not.toThrow();
+      const other = new WebAssembly.Memory({ initial: 1, maximum: 256, shared: !shared });
+      expect(() => new WebAssembly.Instance(compiled!, { env: { memory: other } })).toThrow();
+    }
+  });
 }
