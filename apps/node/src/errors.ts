@@ -9,5 +9,7 @@ export class UsageError extends Error {
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+/** Training diverged: a loss, gradient or weight went non-finite (NaN or ±Infinity) and the policy stopped the run. */
+export const EXIT_DIVERGED = 3;
 /** Stopped by SIGINT/SIGTERM (128 + 2, as shells report Ctrl-C). */
 export const EXIT_INTERRUPTED = 130;
