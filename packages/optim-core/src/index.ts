@@ -1,3 +1,11 @@
+export {
+  type ApplyIfFiniteOptions,
+  allFinite,
+  applyIfFinite,
+  type FiniteGuard,
+  type FiniteGuardCounts,
+  NonFiniteError,
+} from './apply-if-finite.js';
 export { fail, OptimizerError, type OptimizerErrorCode } from './errors.js';
 export {
   Adam,
