@@ -1,0 +1,49 @@
+import { loadMnist, subset } from '@gradsign/datasets';
+import { getOptimizerEntry } from '@gradsign/optim-core';
+import { Trainer, type TrainerData } from '@gradsign/trainer';
+import * as tf from '@tensorflow/tfjs-core';
+import { SweepQueueError } from './errors.js';
+import type { RunPayload } from './payload.js';
+import type { QueueTrainer, RunHooks } from './worker.js';
+
+let mnist: ReturnType<typeof loadMnist> | undefined;
+
+/**
+ * The hooks a worker uses unless given others: the job's backend must be registered with tfjs (it is made
+ * current), its optimizer registered or importable as `@gradsign/optim-<name>`, data from the MNIST copy embedded
+ * in `@gradsign/datasets`, trainers from `Trainer` (one thread) or `ParallelTrainer` (`workers` above 1).
+ */
+export const defaultHooks: RunHooks = {
+  async prepare(payload: RunPayload): Promise<void> {
+    const name = payload.config.optimizer;
+    if (!getOptimizerEntry(name)) await import(`@gradsign/optim-${name}`).catch(() => undefined);
+    if (!getOptimizerEntry(name)) {
+      throw new SweepQueueError('invalid-job', `optimizer '${name}' is not installed on this worker`);
+    }
+    if (tf.getBackend() !== payload.backend) {
+      const ok = tf.findBackendFactory(payload.backend) !== null && (await tf.setBackend(payload.backend));
+      if (!ok) throw new Error(`backend '${payload.backend}' is not available on this worker`);
+    }
+  },
+  async loadData(payload: RunPayload): Promise<TrainerData> {
+    mnist ??= loadMnist();
+    const { train, test } = await mnist;
+    return {
+      train:
+        payload.trainLimit && payload.trainLimit < train.count ? subset(train, payload.trainLimit) : train,
+      test: payload.testLimit && payload.testLimit < test.count ? subset(test, payload.testLimit) : test,
+    };
+  },
+  async createTrainer(payload, data, checkpoint): Promise<QueueTrainer> {
+    if (payload.workers === 1) {
+      return checkpoint
+        ? Trainer.restore(checkpoint, { data, steps: payload.config.steps })
+        : Trainer.create({ config: payload.config, data });
+    }
+    const { ParallelTrainer } = await import('@gradsign/trainer/node');
+    const options = { data, workers: payload.workers, backend: payload.backend };
+    return checkpoint
+      ? ParallelTrainer.restore(checkpoint, { ...options, steps: payload.config.steps })
+      : ParallelTrainer.create({ ...options, config: payload.config });
+  },
+};
