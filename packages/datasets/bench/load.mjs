@@ -5,11 +5,19 @@ import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as browser from '../dist/browser.js';
-import { Dataset, evalBatches, loadMnist, MNIST_FILE_KEYS, MNIST_FILES, md5 } from '../dist/index.js';
+import {
+  Dataset,
+  evalBatches,
+  gunzipIdx,
+  loadMnist,
+  MNIST_FILE_KEYS,
+  MNIST_FILES,
+  md5,
+} from '../dist/index.js';
 
 const quick = process.argv.includes('--quick');
 const here = dirname(fileURLToPath(import.meta.url));
@@ -102,6 +110,32 @@ await measure('browser loadMnist({ baseUrl }) over 127.0.0.1, .gz, JS md5', quic
   browser.loadMnist({ baseUrl }),
 );
 await new Promise((resolve) => server.close(resolve));
+
+// 4. Bounded gzip decoding in Node: the streaming decoder against zlib's one-shot gunzip, and a gzip bomb (the real
+// train-images header, then 256 MiB of zeros) refused after the 47 MB the header declares.
+const imagesGz = served.get(`/${MNIST_FILES.trainImages}.gz`);
+await measure('gunzipIdx(train-images.gz) in Node, bounded stream (9.9 MB → 47 MB)', quick ? 2 : 7, () =>
+  gunzipIdx(imagesGz, 'train-images-idx3-ubyte.gz'),
+);
+await measure('zlib.gunzipSync(train-images.gz), unbounded, for comparison', quick ? 2 : 7, () => {
+  gunzipSync(imagesGz);
+});
+const bomb = new Uint8Array(imagesFile.length + 256 * 1024 * 1024);
+bomb.set(imagesFile.subarray(0, 16));
+const bombGz = gzipSync(bomb, { level: 9 });
+await measure(
+  `gzip bomb (${(bombGz.length / 1e6).toFixed(2)} MB → 303 MB) refused by gunzipIdx`,
+  quick ? 2 : 7,
+  () =>
+    gunzipIdx(bombGz, 'bomb.gz').then(
+      () => {
+        throw new Error('the bomb was accepted');
+      },
+      (error) => {
+        if (error.code !== 'TRAILING_DATA') throw error;
+      },
+    ),
+);
 
 // Report.
 const format = (ms) => (ms < 1 ? `${(ms * 1000).toFixed(1)} µs` : `${ms.toFixed(1)} ms`);

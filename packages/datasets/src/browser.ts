@@ -1,3 +1,3 @@
 // Browser entry: the platform-free API plus the HTTP MNIST source. Never imports Node built-ins.
 export * from './core.js';
-export { gunzipStream, type LoadMnistOptions, loadMnist } from './load-browser.js';
+export { gunzipIdx, gunzipStream, type LoadMnistOptions, loadMnist } from './load-browser.js';

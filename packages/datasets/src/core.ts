@@ -20,6 +20,7 @@ export {
   type WarningHandler,
 } from './errors.js';
 export {
+  describeIdxHeader,
   describeMagic,
   type EncodeIdxInput,
   encodeIdx,
@@ -27,16 +28,25 @@ export {
   type IdxArray,
   type IdxArrayByType,
   type IdxData,
+  type IdxHeader,
   type IdxType,
   idxMagic,
   type ParseIdxOptions,
   parseIdx,
+  readIdxHeader,
 } from './idx.js';
+export {
+  IdxInflateSink,
+  isGzip,
+  MAX_DEFLATE_RATIO,
+  type MaybeGunzipOptions,
+  maxInflatedLength,
+  maybeGunzip,
+} from './inflate.js';
 export { md5 } from './md5.js';
 export {
   type ChecksumResult,
   type ImageSplit,
-  isGzip,
   labelCounts,
   MNIST_CLASSES,
   MNIST_COLS,
@@ -50,7 +60,6 @@ export {
   type MnistFileKey,
   type MnistFromBuffersOptions,
   type MnistSource,
-  maybeGunzip,
   mnistFileNames,
   mnistFromBuffers,
   splitFromIdx,

@@ -6,17 +6,22 @@ export type DatasetErrorCode =
   | 'BAD_DIMS'
   /** The file is shorter than its header says. */
   | 'TRUNCATED'
-  /** The file is longer than its header says. */
+  /** The file is longer than its header says (for gzip: inflating was stopped once past the declared size). */
   | 'TRAILING_DATA'
+  /** The file is empty, or it is valid IDX holding 0 items. */
+  | 'EMPTY'
   /** A label is outside 0–9. */
   | 'BAD_LABEL'
   /** The image and label files hold different numbers of items. */
   | 'COUNT_MISMATCH'
-  /** A gzip stream could not be decoded. */
+  /** A gzip stream could not be decoded, or a file named `.gz` is not gzip. */
   | 'BAD_GZIP'
-  /** A file, directory or URL does not exist. */
+  /** A file, directory or URL does not exist (or a directory or broken symlink stands where a file belongs). */
   | 'NOT_FOUND'
-  /** A file or URL could not be read for another reason (permissions, network, HTTP status). */
+  /**
+   * A file or URL could not be read for another reason: permissions, a symlink loop, not a regular file, network,
+   * HTTP status, or no memory for the size a header declares.
+   */
   | 'READ_FAILED'
   /** A data cursor cannot be restored into this dataset. */
   | 'BAD_CURSOR'

@@ -68,6 +68,46 @@ export interface ParseIdxOptions {
   readonly file?: string;
 }
 
+/** What an IDX header declares. `byteLength` (header plus data) may exceed what any file could hold. */
+export interface IdxHeader {
+  readonly type: IdxType;
+  readonly dims: readonly number[];
+  /** Number of elements (0 when a dimension is 0; may be huge or Infinity for absurd headers). */
+  readonly count: number;
+  readonly headerLength: number;
+  readonly byteLength: number;
+}
+
+/** Describes what a header declares for messages, e.g. `12×28×28 ubyte (9408 data bytes)`. */
+export function describeIdxHeader(header: IdxHeader): string {
+  const shape = header.dims.length === 0 ? 'a scalar' : header.dims.join('×');
+  return `${shape} ${header.type} (${header.byteLength - header.headerLength} data bytes)`;
+}
+
+/**
+ * Reads the header at the start of `bytes`; `undefined` when the bytes end before the header does. Throws
+ * {@link DatasetError} (`BAD_MAGIC`) as soon as the first four bytes are not an IDX magic. Never allocates more
+ * than the dimension list, so it is safe on the first bytes of a stream.
+ */
+export function readIdxHeader(bytes: Uint8Array, file = '<idx>'): IdxHeader | undefined {
+  if (bytes.length < 4) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const type = TYPE_BY_CODE.get(bytes[2]!);
+  if (bytes[0] !== 0 || bytes[1] !== 0 || type === undefined) {
+    const magic = describeMagic(view.getUint32(0, false));
+    throw new DatasetError('BAD_MAGIC', file, `bad magic ${magic}: this is not an IDX file`);
+  }
+  const rank = bytes[3]!;
+  const headerLength = 4 + 4 * rank;
+  if (bytes.length < headerLength) return undefined;
+  const dims: number[] = [];
+  for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i, false));
+  // An empty dimension makes the data empty whatever the other sizes; otherwise a huge product becomes Infinity,
+  // which no file length can match.
+  const count = dims.includes(0) ? 0 : dims.reduce((a, b) => a * b, 1);
+  return { type, dims, count, headerLength, byteLength: headerLength + count * IDX_TYPES[type].size };
+}
+
 /**
  * Decodes an IDX file (big-endian header and data).
  *
@@ -78,6 +118,7 @@ export interface ParseIdxOptions {
 export function parseIdx(input: Uint8Array | ArrayBuffer, options: ParseIdxOptions = {}): IdxData {
   const file = options.file ?? '<idx>';
   const bytes = toBytes(input);
+  if (bytes.length === 0) throw new DatasetError('EMPTY', file, 'is empty (0 bytes)');
   if (bytes.length < 4) {
     throw new DatasetError(
       'TRUNCATED',
@@ -85,32 +126,21 @@ export function parseIdx(input: Uint8Array | ArrayBuffer, options: ParseIdxOptio
       `truncated: ${plural(bytes.length, 'byte')}, too short for an IDX magic number`,
     );
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const magic = view.getUint32(0, false);
-  const type = TYPE_BY_CODE.get(bytes[2]!);
-  if (bytes[0] !== 0 || bytes[1] !== 0 || type === undefined) {
-    throw new DatasetError('BAD_MAGIC', file, `bad magic ${describeMagic(magic)}: this is not an IDX file`);
-  }
-  const rank = bytes[3]!;
-  const headerLength = 4 + 4 * rank;
-  if (bytes.length < headerLength) {
+  const header = readIdxHeader(bytes, file);
+  if (header === undefined) {
+    const needed = 4 + 4 * bytes[3]!;
     throw new DatasetError(
       'TRUNCATED',
       file,
-      `truncated: the header of a rank-${rank} IDX file needs ${headerLength} bytes, the file has ${bytes.length}`,
+      `truncated: the header of a rank-${bytes[3]} IDX file needs ${needed} bytes, the file has ${bytes.length}`,
     );
   }
-  const dims: number[] = [];
-  for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i, false));
-  // An empty dimension makes the file empty whatever the other sizes; otherwise a huge product becomes Infinity,
-  // which is caught as truncation below.
-  const count = dims.includes(0) ? 0 : dims.reduce((a, b) => a * b, 1);
-  const { size } = IDX_TYPES[type];
-  const expected = count * size;
+  const { type, dims, count, headerLength } = header;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const expected = header.byteLength - headerLength;
   const actual = bytes.length - headerLength;
   if (actual !== expected) {
-    const shape = rank === 0 ? 'a scalar' : dims.join('×');
-    const what = `header says ${shape} ${type} (${expected} data bytes) but ${plural(actual, 'data byte')} follow`;
+    const what = `header says ${describeIdxHeader(header)} but ${plural(actual, 'data byte')} follow`;
     if (actual < expected) throw new DatasetError('TRUNCATED', file, `truncated: ${what}`);
     throw new DatasetError('TRAILING_DATA', file, `length mismatch: ${what}`);
   }

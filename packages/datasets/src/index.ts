@@ -1,3 +1,3 @@
 // Node entry: the platform-free API plus the file-system MNIST sources.
 export * from './core.js';
-export { findMnistFiles, type LoadMnistOptions, loadMnist, mnistDataDir } from './load-node.js';
+export { findMnistFiles, gunzipIdx, type LoadMnistOptions, loadMnist, mnistDataDir } from './load-node.js';

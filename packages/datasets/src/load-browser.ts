@@ -1,4 +1,5 @@
 import { DatasetError } from './errors.js';
+import { gzipError, type IdxInflateSink, idxSinkFor, maybeGunzip } from './inflate.js';
 import {
   MNIST_FILE_KEYS,
   MNIST_FILES,
@@ -6,7 +7,6 @@ import {
   type MnistCommonOptions,
   type MnistFileBytes,
   type MnistFileKey,
-  maybeGunzip,
   mnistFromBuffers,
 } from './mnist.js';
 
@@ -22,13 +22,41 @@ export interface LoadMnistOptions extends MnistCommonOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Decodes gzip with the standard `DecompressionStream`. */
+/** Decodes gzip with the standard `DecompressionStream`, whole and unbounded: for IDX data use {@link gunzipIdx}. */
 export async function gunzipStream(bytes: Uint8Array): Promise<Uint8Array> {
   // Blob accepts any ArrayBuffer-backed view; the cast only narrows the generic buffer type.
   const stream = new Blob([bytes as Uint8Array<ArrayBuffer>])
     .stream()
     .pipeThrough(new DecompressionStream('gzip'));
   return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/**
+ * Decodes a gzipped IDX file with `DecompressionStream`, read chunk by chunk, and stops as soon as the output goes
+ * past the size its IDX header declares (`TRAILING_DATA`), or refuses a header that declares more than the gzip
+ * data could decode to (`TRUNCATED`). The output is allocated once, from the header. Corrupt gzip is `BAD_GZIP`.
+ */
+export function gunzipIdx(gz: Uint8Array, file: string): Promise<Uint8Array> {
+  return inflateInto(idxSinkFor(file, gz.length), gz, file);
+}
+
+/** Reads `gz` through `DecompressionStream` into `sink`, which stops the decoding by throwing. */
+export async function inflateInto(sink: IdxInflateSink, gz: Uint8Array, file: string): Promise<Uint8Array> {
+  const reader = new Blob([gz as Uint8Array<ArrayBuffer>])
+    .stream()
+    .pipeThrough(new DecompressionStream('gzip'))
+    .getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      sink.push(value);
+    }
+  } catch (error) {
+    reader.cancel().catch(() => {}); // stops the decoder; the error that matters is already in hand
+    throw gzipError(file, error);
+  }
+  return sink.finish();
 }
 
 async function fetchIdx(
@@ -61,7 +89,9 @@ async function fetchIdx(
     } catch (error) {
       throw new DatasetError('READ_FAILED', url, `download failed (${String(error)})`, { cause: error });
     }
-    return { name: url, bytes: await maybeGunzip(raw, url, gunzipStream) };
+    // fetch has already decoded a body sent with Content-Encoding: gzip, so raw IDX under a .gz URL is accepted.
+    const bytes = await maybeGunzip(raw, url, (gz) => gunzipIdx(gz, url), { acceptDecoded: true });
+    return { name: url, bytes };
   }
   throw new DatasetError('NOT_FOUND', urls[0]!, `not found (also tried ${urls[1]})`);
 }

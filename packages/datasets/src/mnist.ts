@@ -127,6 +127,13 @@ export function splitFromIdx(
   expectKind(images.idx, images.file, 'images');
   expectKind(labels.idx, labels.file, 'labels');
   const [count, rows, cols] = images.idx.dims as [number, number, number];
+  if (count === 0) {
+    throw new DatasetError(
+      'EMPTY',
+      images.file,
+      `holds 0 images (the header says ${count}×${rows}×${cols}); a split needs at least one`,
+    );
+  }
   if (rows !== MNIST_ROWS || cols !== MNIST_COLS) {
     throw new DatasetError(
       'BAD_DIMS',
@@ -205,39 +212,6 @@ export async function mnistFromBuffers(
   return { train, test, source, checksums };
 }
 
-/** True when `bytes` start with the gzip magic 1f 8b. */
-export function isGzip(bytes: Uint8Array): boolean {
-  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-}
-
-/**
- * Decodes gzip data if `bytes` is gzip; passes raw IDX through. A name ending in `.gz` whose content is neither
- * gzip nor plausibly IDX (a server may already have removed the gzip encoding) is reported as corrupt gzip.
- */
-export async function maybeGunzip(
-  bytes: Uint8Array,
-  name: string,
-  gunzip: (bytes: Uint8Array) => Promise<Uint8Array>,
-): Promise<Uint8Array> {
-  if (isGzip(bytes)) {
-    try {
-      return await gunzip(bytes);
-    } catch (cause) {
-      const reason = cause instanceof Error ? cause.message : String(cause);
-      throw new DatasetError('BAD_GZIP', name, `corrupt gzip data (${reason})`, { cause });
-    }
-  }
-  if (name.toLowerCase().endsWith('.gz') && !(bytes.length >= 2 && bytes[0] === 0 && bytes[1] === 0)) {
-    const head = Array.from(bytes.subarray(0, 2), (b) => b.toString(16).padStart(2, '0')).join(' ');
-    throw new DatasetError(
-      'BAD_GZIP',
-      name,
-      `corrupt gzip data (expected magic 1f 8b, found ${head || 'nothing'})`,
-    );
-  }
-  return bytes;
-}
-
 /**
  * The first `count` items of a split starting at `start`, as views (no copy). Useful for fast tests.
  */
@@ -250,7 +224,7 @@ export function subset(split: ImageSplit, count: number, start = 0): ImageSplit 
     start + count > split.count
   ) {
     throw new RangeError(
-      `subset(${count}, ${start}) is outside the ${split.count} items of split '${split.name}'`,
+      `subset of ${count} items from ${start} does not fit split '${split.name}', which holds ${split.count} items`,
     );
   }
   const pixels = split.rows * split.cols;

@@ -1,8 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { gunzip, gzipSync } from 'node:zlib';
-import fc from 'fast-check';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   DatasetError,
@@ -14,11 +12,9 @@ import {
   MNIST_FILE_KEYS,
   type Mnist,
   type MnistFileKey,
-  maybeGunzip,
   md5,
   mnistDataDir,
   mnistFileNames,
-  mnistFromBuffers,
 } from '../src/index.js';
 import { type FixtureFiles, fixtureFiles, type Layout, tempDir, writeFixtureDir } from './helpers.js';
 
@@ -249,7 +245,9 @@ describe('bad input throws DatasetError naming the file and the problem', () => 
     await writeFile(paths.trainImages, new TextEncoder().encode('PK\u0003\u0004 zip, not gzip'));
     error = await rejection(loadMnist({ dir }));
     expect(error.code).toBe('BAD_GZIP');
-    expect(error.message).toBe(`${paths.trainImages}: corrupt gzip data (expected magic 1f 8b, found 50 4b)`);
+    expect(error.message).toBe(
+      `${paths.trainImages}: is named .gz but is not gzip (expected magic 1f 8b, found 50 4b)`,
+    );
   });
 
   it('a missing directory, a file instead of a directory, and a missing file', async () => {
@@ -274,86 +272,6 @@ describe('bad input throws DatasetError naming the file and the problem', () => 
     error = await rejection(loadMnist({ dir: empty }));
     expect(error.message).toContain(
       'train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte',
-    );
-  });
-});
-
-describe('random corruption never crashes or hangs', () => {
-  const gunzipAsync = promisify(gunzip);
-  const base = fixtureFiles(4, 3);
-  const mutation = fc.oneof(
-    fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-    fc.record({ kind: fc.constant('set' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
-  );
-  const mutate = (
-    bytes: Uint8Array,
-    mutations: Array<{ kind: 'truncate' | 'set'; at: number; value?: number }>,
-  ) => {
-    let out = bytes.slice();
-    for (const m of mutations) {
-      if (m.kind === 'truncate') out = out.slice(0, m.at % (out.length + 1));
-      else if (out.length > 0) out[m.at % Math.min(out.length, 24)] = m.value!;
-    }
-    return out;
-  };
-
-  it('mutated IDX files end in DatasetError or a valid dataset', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.constantFrom(...MNIST_FILE_KEYS),
-        fc.array(mutation, { minLength: 1, maxLength: 3 }),
-        async (key, mutations) => {
-          const files = Object.fromEntries(
-            MNIST_FILE_KEYS.map((k) => [
-              k,
-              { name: k, bytes: k === key ? mutate(base[k], mutations) : base[k] },
-            ]),
-          ) as Record<MnistFileKey, { name: string; bytes: Uint8Array }>;
-          try {
-            const mnist = await mnistFromBuffers(files, { verifyChecksums: false });
-            expect(mnist.train.labels.length).toBe(mnist.train.count);
-          } catch (error) {
-            if (!(error instanceof DatasetError)) throw error;
-            expect(error.file).toBe(key);
-          }
-        },
-      ),
-      { numRuns: 300 },
-    );
-  });
-
-  it('mutated gzip streams end in DatasetError or decoded bytes', async () => {
-    const gz = gzipSync(base.trainImages);
-    const gunzipBytes = async (b: Uint8Array) => new Uint8Array(await gunzipAsync(b));
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(
-          fc.oneof(
-            fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-            fc.record({
-              kind: fc.constant('set' as const),
-              at: fc.nat(),
-              value: fc.integer({ min: 0, max: 255 }),
-            }),
-          ),
-          { minLength: 1, maxLength: 3 },
-        ),
-        async (mutations) => {
-          let bytes = gz.slice();
-          for (const m of mutations) {
-            if (m.kind === 'truncate') bytes = bytes.slice(0, m.at % (bytes.length + 1));
-            else if (bytes.length > 0) bytes[m.at % bytes.length] = m.value;
-          }
-          try {
-            const out = await maybeGunzip(bytes, 'x.gz', gunzipBytes);
-            expect(out).toBeInstanceOf(Uint8Array);
-          } catch (error) {
-            if (!(error instanceof DatasetError)) throw error;
-            expect(error.code).toBe('BAD_GZIP');
-          }
-        },
-      ),
-      { numRuns: 200 },
     );
   });
 });
