@@ -139,18 +139,35 @@ async function loadWasm(options: SelectBackendOptions, environment: Environment)
   if (options.wasmThreads != null) wasmModule.setThreadsCount(options.wasmThreads);
 }
 
+/** How Node, browsers and bundlers say that an imported package is not installed. */
+const MISSING_MODULE =
+  /Cannot find (package|module)|MODULE_NOT_FOUND|(Could not|Failed to) (load|resolve)|fetch dynamically imported/i;
+
 async function loadTfjsNode(): Promise<void> {
   try {
     await importUnbundled('@tensorflow/tfjs-node');
   } catch (e) {
     const msg = firstLine(e);
-    const missing =
-      /Cannot find (package|module)|MODULE_NOT_FOUND|(Could not|Failed to) (load|resolve)/i.test(msg);
+    const missing = MISSING_MODULE.test(msg);
     throw new Error(
       missing
         ? '@tensorflow/tfjs-node is not installed (it is optional: `npm install @tensorflow/tfjs-node` needs ' +
             'internet access to download libtensorflow)'
         : `@tensorflow/tfjs-node failed to load: ${msg}`,
+    );
+  }
+}
+
+/** The WebGL backend is an optional peer: Node-only users do not install it. */
+async function loadWebgl(): Promise<void> {
+  try {
+    await import('@tensorflow/tfjs-backend-webgl');
+  } catch (e) {
+    const msg = firstLine(e);
+    throw new Error(
+      MISSING_MODULE.test(msg)
+        ? '@tensorflow/tfjs-backend-webgl is not installed (an optional peer: `npm install @tensorflow/tfjs-backend-webgl` for WebGL in browsers)'
+        : `@tensorflow/tfjs-backend-webgl failed to load: ${msg}`,
     );
   }
 }
@@ -165,7 +182,7 @@ async function prepare(name: string, options: SelectBackendOptions, environment:
     case 'webgl':
       if (environment !== 'browser')
         throw new Error('WebGL needs a browser; in Node use tensorflow, wasm or cpu');
-      await import('@tensorflow/tfjs-backend-webgl');
+      await loadWebgl();
       break;
     case 'wasm':
       await loadWasm(options, environment);
