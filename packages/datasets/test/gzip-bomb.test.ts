@@ -99,6 +99,18 @@ describe('a gzip bomb: a real IDX header, then far more data than it declares', 
   });
 });
 
+describe('gzip data that is not IDX at all', () => {
+  it('is refused at its first bytes, without decoding the rest', async () => {
+    const path = join(bombDir, `${MNIST_FILES.testImages}.gz`);
+    await writeGzipBomb(path, new TextEncoder().encode('<!doctype html>'), 64 * MiB);
+    const { error, grewBy } = await refusalWithPeak(() => loadMnist({ dir: bombDir, onWarning: () => {} }));
+    expect(error.code).toBe('BAD_MAGIC');
+    expect(error.message).toBe(`${path}: bad magic 0x3c21646f (not an IDX magic): this is not an IDX file`);
+    expect(grewBy).toBeLessThan(8 * MiB);
+    await writeFixtureDir(bombDir, fixtureFiles(12, 6), { gz: true }); // valid files again, for the next case
+  });
+});
+
 describe('a header that declares more than the gzip data could ever decode to', () => {
   // 4294967295×28×28 ubyte would be 3.4 TB; 250 kB of gzip decode to at most 1032 times as much.
   const header = new Uint8Array(16);
