@@ -6,6 +6,7 @@ import {
   blockwise8,
   integer,
   nonNegativeFinite,
+  registerOptimizerClass,
 } from '@gradsign/optim-core';
 import * as tf from '@tensorflow/tfjs-core';
 import { DYNAMIC_SIGNED, DYNAMIC_UNSIGNED } from './dynamic-map.js';
@@ -46,7 +47,7 @@ function split(where: string, config: Adam8bitConfig): [AdamConfig, number] {
  * moments in block-wise 8-bit formats. About 2.03 bytes of state per parameter.
  */
 export class Adam8bit extends Adam {
-  static override readonly className: string = 'Adam8bit';
+  static override readonly className: string = 'gradsign.Adam8bit';
   readonly minQuantizedSize: number;
 
   constructor(config: Adam8bitConfig = {}) {
@@ -65,7 +66,7 @@ export class Adam8bit extends Adam {
  * AdamW, unchanged, with the formats of `Adam8bit`.
  */
 export class AdamW8bit extends AdamW {
-  static override readonly className: string = 'AdamW8bit';
+  static override readonly className: string = 'gradsign.AdamW8bit';
   readonly minQuantizedSize: number;
 
   constructor(config: Adam8bitConfig = {}) {
@@ -79,5 +80,5 @@ export class AdamW8bit extends AdamW {
   }
 }
 
-tf.serialization.registerClass(Adam8bit);
-tf.serialization.registerClass(AdamW8bit);
+registerOptimizerClass(Adam8bit, { aliases: ['Adam8bit'] });
+registerOptimizerClass(AdamW8bit, { aliases: ['AdamW8bit'] });

@@ -168,14 +168,14 @@ describe('Adam8bit', () => {
       weightDecay: 0,
       minQuantizedSize: 100,
     });
-    const copy = tf.serialization.SerializationMap.getMap().classNameMap.Adam8bit!;
+    const copy = tf.serialization.SerializationMap.getMap().classNameMap['gradsign.Adam8bit']!;
     const restored = copy[1](copy[0], opt.getConfig()) as Adam8bit;
     expect(restored).toBeInstanceOf(Adam8bit);
     expect(restored.minQuantizedSize).toBe(100);
     const w = createOptimizer('adamw8bit', { minQuantizedSize: 100 });
     expect(w).toBeInstanceOf(AdamW8bit);
     expect(w).toBeInstanceOf(AdamW);
-    expect(w.getClassName()).toBe('AdamW8bit');
+    expect(w.getClassName()).toBe('gradsign.AdamW8bit');
     expect(w.getConfig()).toEqual({
       learningRate: 0.001,
       beta1: 0.9,

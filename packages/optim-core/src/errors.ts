@@ -12,7 +12,9 @@ export type OptimizerErrorCode =
   | 'state-dtype'
   | 'state-range'
   | 'no-state'
-  | 'weights-mismatch';
+  | 'weights-mismatch'
+  /** Restored state (setWeights) fits the updated variables neither by name nor by position. */
+  | 'state-mismatch';
 
 /** The one error type every optimizer-core problem throws. Nothing is mutated when it is thrown. */
 export class OptimizerError extends Error {

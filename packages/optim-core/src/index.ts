@@ -27,7 +27,9 @@ export {
   type RegisteredOptimizer,
   registerOptimizer,
 } from './registry.js';
+export { type NamedTensor } from './restored-state.js';
 export { fillUniformInt, mulberry32 } from './rng.js';
+export { CLASS_NAME_PREFIX, ownConfig, registerOptimizerClass } from './serialization.js';
 export type { SlotSpec, SlotValues, UpdateInput, UpdateResult } from './slots.js';
 export {
   type Blockwise8Format,
@@ -57,7 +59,7 @@ export {
   packInt8,
   unpackInt8,
 } from './state/packed-int8.js';
-export { type NamedTensor, type StateEntry, StatefulOptimizer } from './stateful-optimizer.js';
+export { type StateEntry, StatefulOptimizer } from './stateful-optimizer.js';
 export {
   boolean,
   type Check,

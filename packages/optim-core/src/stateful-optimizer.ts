@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fail } from './errors.js';
+import { type NamedTensor, RestoredState, STEP, weightName } from './restored-state.js';
+import { ownConfig } from './serialization.js';
 import type { SlotSpec, SlotValues, UpdateInput, UpdateResult } from './slots.js';
 import { type SlotStorage, tensorBytes } from './state/format.js';
 import { positiveFinite } from './validate.js';
@@ -18,14 +20,7 @@ export interface StateEntry {
   readonly parts: ReturnType<SlotSpec['format']['parts']>;
 }
 
-/** A named tensor, as tfjs-core's optimizers exchange them in `getWeights`/`setWeights`. */
-export interface NamedTensor {
-  name: string;
-  tensor: tf.Tensor;
-}
-
-const ITERATIONS = 'iter';
-const STEP = 'step';
+export type { NamedTensor };
 
 /**
  * The base of every gradsign optimizer. A subclass declares its slots and a pure `update` rule; this class keeps
@@ -34,12 +29,25 @@ const STEP = 'step';
  */
 export abstract class StatefulOptimizer extends tf.Optimizer {
   private readonly states = new Map<string, VariableState>();
+  /** State from `setWeights`, until the next update (or `allocateState`) binds it to its variables. */
+  private restored: RestoredState | undefined;
   private lr: number;
 
   protected constructor(learningRate: number) {
     super();
     positiveFinite(learningRate, 'learningRate', new.target.name);
     this.lr = learningRate;
+  }
+
+  /**
+   * Rebuilds an optimizer from `getConfig()`'s output. Ignores the keys tfjs-layers adds for itself
+   * (`customObjects`), so `tf.loadLayersModel` restores a model saved with its optimizer.
+   */
+  static override fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
+    return new cls(ownConfig(config));
   }
 
   /** The state slots every variable gets. */
@@ -72,6 +80,7 @@ export abstract class StatefulOptimizer extends tf.Optimizer {
 
   override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
     const updates = this.resolveGradients(variableGradients);
+    this.bindRestored(updates.map((u) => u.variable));
     for (const { variable, grad } of updates) {
       const state = this.stateFor(variable);
       if (this.fusedUpdate(variable, grad, state.slots, state.step + 1)) {
@@ -92,12 +101,14 @@ export abstract class StatefulOptimizer extends tf.Optimizer {
 
   /** Allocates the state of `variables` now, rather than on their first update (to measure or inspect it). */
   allocateState(variables: readonly tf.Variable[]): void {
+    this.bindRestored(variables);
     for (const variable of variables) this.stateFor(this.registered(variable.name));
   }
 
   /** The decoded state of one slot of `variable` (int32 for counters, float32 otherwise). The caller owns it. */
   readState(variable: tf.Variable | string, slot: string): tf.Tensor {
     const name = typeof variable === 'string' ? variable : variable.name;
+    this.bindRestoredByName();
     const state = this.states.get(name);
     if (!state)
       fail('no-state', `${this.getClassName()}: variable '${name}' has no state yet (it was never updated)`);
@@ -107,6 +118,7 @@ export abstract class StatefulOptimizer extends tf.Optimizer {
   /** Replaces the state of one slot of `variable` with `value` (decoded form, shaped like the variable). */
   writeState(variable: tf.Variable, slot: string, value: tf.Tensor): void {
     const target = this.registered(variable.name);
+    this.bindRestoredByName();
     const spec = this.slotSpecs().find((s) => s.name === slot);
     if (!spec) this.unknownSlot(slot);
     const where = `${this.getClassName()} state '${variable.name}/${slot}'`;
@@ -119,7 +131,7 @@ export abstract class StatefulOptimizer extends tf.Optimizer {
 
   /** The bytes of backend memory the optimizer state really holds, counted as `tf.memory()` counts them. */
   stateBytes(): number {
-    let bytes = 0;
+    let bytes = this.restored?.bytes ?? 0;
     for (const state of this.states.values()) {
       for (const storage of state.slots.values()) for (const t of storage.tensors) bytes += tensorBytes(t);
     }
@@ -128,6 +140,7 @@ export abstract class StatefulOptimizer extends tf.Optimizer {
 
   /** The variables with state, their slots and the portable parts `getWeights` returns for each. */
   describeState(): StateEntry[] {
+    this.bindRestoredByName();
     const specs = this.slotSpecs();
     return [...this.states.values()].flatMap(({ variable }) =>
       specs.map((spec) => ({
@@ -144,6 +157,7 @@ export abstract class StatefulOptimizer extends tf.Optimizer {
    * Values are portable (decoded counters, not backend-specific packing) and round-trip bit-exactly.
    */
   override async getWeights(): Promise<NamedTensor[]> {
+    if (this.restored) return this.restored.weights(this.slotSpecs());
     const weights: NamedTensor[] = [await this.saveIterations()];
     for (const state of this.states.values()) {
       const name = state.variable.name;
@@ -160,36 +174,18 @@ export abstract class StatefulOptimizer extends tf.Optimizer {
   }
 
   /**
-   * Replaces the whole state with `weights` as `getWeights` produced them. Everything is validated first (names,
-   * shapes, dtypes, ranges; nothing missing, nothing extra); on any error the current state is left untouched.
+   * Replaces the whole state with `weights` as `getWeights` produced them. Their structure is validated first
+   * (names, dtypes, every slot part present, nothing extra); on such an error the current state is left untouched.
+   * The state is bound to its variables on the next update (or `allocateState`): by name when every updated
+   * variable has saved state of its name, otherwise by position, as tfjs-core's optimizers restore (TF.js renames
+   * a loaded model's variables when the process already holds those names). State that fits neither throws
+   * `OptimizerError` ('state-mismatch' or 'weights-mismatch') at that update, before anything changes.
    */
   override async setWeights(weights: NamedTensor[]): Promise<void> {
-    const where = `${this.getClassName()}.setWeights`;
-    const byName = new Map<string, tf.Tensor>();
-    for (const { name, tensor } of weights) {
-      if (byName.has(name)) fail('weights-mismatch', `${where}: '${name}' appears twice`);
-      byName.set(name, tensor);
-    }
-    const iterations = byName.get(ITERATIONS);
-    if (iterations?.size !== 1) fail('weights-mismatch', `${where}: missing the '${ITERATIONS}' scalar`);
-    byName.delete(ITERATIONS);
-
-    const plan = this.planLoad(byName, where);
-    const loaded: VariableState[] = [];
-    try {
-      for (const { variable, step, parts } of plan) {
-        const slots = new Map<string, SlotStorage>();
-        loaded.push({ variable, slots, step });
-        for (const spec of this.slotSpecs())
-          slots.set(spec.name, spec.format.load(variable.shape, parts.get(spec.name)!));
-      }
-    } catch (error) {
-      for (const state of loaded) for (const s of state.slots.values()) s.dispose();
-      throw error;
-    }
+    const restored = RestoredState.parse(weights, this.slotSpecs(), `${this.getClassName()}.setWeights`);
     this.disposeState();
-    for (const state of loaded) this.states.set(state.variable.name, state);
-    this.iterations_ = (await iterations.data())[0]!;
+    this.restored = restored;
+    this.iterations_ = restored.iterations;
   }
 
   /** Frees all optimizer state. The optimizer stays usable: state is allocated again on the next update. */
@@ -201,43 +197,24 @@ export abstract class StatefulOptimizer extends tf.Optimizer {
   private disposeState(): void {
     for (const state of this.states.values()) for (const storage of state.slots.values()) storage.dispose();
     this.states.clear();
+    this.restored?.dispose();
+    this.restored = undefined;
   }
 
-  private planLoad(byName: Map<string, tf.Tensor>, where: string) {
-    const specs = this.slotSpecs();
-    const stepNames = [...byName.keys()].filter((n) => n.endsWith(`/${STEP}`));
-    const plan = stepNames.map((stepName) => {
-      const variableName = stepName.slice(0, -STEP.length - 1);
-      const variable = tf.engine().registeredVariables[variableName];
-      if (!variable) fail('unknown-variable', `${where}: state for unknown variable '${variableName}'`);
-      const step = byName.get(stepName)!;
-      if (step.size !== 1 || step.dtype !== 'int32')
-        fail('weights-mismatch', `${where}: '${stepName}' must be an int32 scalar`);
-      byName.delete(stepName);
-      const parts = new Map<string, tf.Tensor[]>();
-      for (const spec of specs) {
-        parts.set(
-          spec.name,
-          spec.format.parts(variable.shape).map((part) => {
-            const name = weightName(variableName, spec.name, part.suffix);
-            const tensor = byName.get(name);
-            if (!tensor) fail('weights-mismatch', `${where}: missing '${name}'`);
-            if (!tf.util.arraysEqual(tensor.shape, part.shape as number[]) || tensor.dtype !== part.dtype) {
-              fail(
-                'weights-mismatch',
-                `${where}: '${name}' must be ${part.dtype}[${part.shape}], got ${tensor.dtype}[${tensor.shape}]`,
-              );
-            }
-            byName.delete(name);
-            return tensor;
-          }),
-        );
-      }
-      return { variable, step: step.dataSync()[0]!, parts };
-    });
-    if (byName.size > 0)
-      fail('weights-mismatch', `${where}: unexpected entries: ${[...byName.keys()].join(', ')}`);
-    return plan;
+  /** Binds state restored by `setWeights` to `variables`, the ones being updated (see `setWeights`). */
+  private bindRestored(variables: readonly tf.Variable[]): void {
+    if (!this.restored) return;
+    const bound = this.restored.bind(variables, this.slotSpecs(), `${this.getClassName()}.setWeights`);
+    this.restored.dispose();
+    this.restored = undefined;
+    for (const { variable, step, slots } of bound) this.states.set(variable.name, { variable, slots, step });
+  }
+
+  /** For inspection before any update: binds restored state to the registered variables of its saved names. */
+  private bindRestoredByName(): void {
+    if (!this.restored) return;
+    const registered = this.restored.names.map((n) => tf.engine().registeredVariables[n]);
+    if (registered.every((v) => v !== undefined)) this.bindRestored(registered);
   }
 
   private resolveGradients(gradients: tf.NamedTensorMap | NamedTensor[]) {
@@ -307,6 +284,3 @@ export abstract class StatefulOptimizer extends tf.Optimizer {
   }
 }
 
-function weightName(variable: string, slot: string, suffix: string): string {
-  return suffix ? `${variable}/${slot}/${suffix}` : `${variable}/${slot}`;
-}

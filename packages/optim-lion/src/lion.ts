@@ -6,6 +6,7 @@ import {
   nonNegativeFinite,
   oneOf,
   positiveFinite,
+  registerOptimizerClass,
   type SlotFormat,
   type SlotSpec,
   StatefulOptimizer,
@@ -77,7 +78,7 @@ export function lionStateFormat(format: LionStateFormat, minQuantizedSize = 4096
 
 /** Lion: a sign update of an interpolated momentum; one state slot, `m`, in float32, bf16 or block-wise int8. */
 export class Lion extends StatefulOptimizer {
-  static readonly className: string = 'Lion';
+  static readonly className: string = 'gradsign.Lion';
   readonly config: Required<LionConfig>;
   private readonly slots: readonly SlotSpec[];
 
@@ -115,4 +116,4 @@ export class Lion extends StatefulOptimizer {
   }
 }
 
-tf.serialization.registerClass(Lion);
+registerOptimizerClass(Lion, { aliases: ['Lion'] });

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { SlotSpec, UpdateInput, UpdateResult } from '../slots.js';
 import { float32 } from '../state/float32.js';
 import type { SlotFormat } from '../state/format.js';
+import { registerOptimizerClass } from '../serialization.js';
 import { StatefulOptimizer } from '../stateful-optimizer.js';
 import { checkConfig, nonNegativeFinite, positiveFinite, unitInterval } from '../validate.js';
 
@@ -59,7 +60,7 @@ const DEFAULTS: Required<AdamConfig> = {
 
 /** Adam (classic L2 weight decay) with PyTorch's defaults: eps 1e-8. Eight bytes of state per parameter. */
 export class Adam extends StatefulOptimizer {
-  static readonly className: string = 'Adam';
+  static readonly className: string = 'gradsign.Adam';
   readonly config: Required<AdamConfig>;
   private readonly slots: readonly SlotSpec[];
 
@@ -101,7 +102,7 @@ export class Adam extends StatefulOptimizer {
 
 /** AdamW: Adam with decoupled weight decay, PyTorch's default weightDecay 0.01. */
 export class AdamW extends Adam {
-  static override readonly className: string = 'AdamW';
+  static override readonly className: string = 'gradsign.AdamW';
 
   constructor(config: AdamConfig = {}, formats?: AdamStateFormats) {
     super({ weightDecay: 0.01, ...config }, formats);
@@ -112,5 +113,6 @@ export class AdamW extends Adam {
   }
 }
 
-tf.serialization.registerClass(Adam);
-tf.serialization.registerClass(AdamW);
+// Models saved by 0.1.0 builds named these 'Adam' and 'AdamW'; 'Adam' is tfjs's own and stays tfjs's.
+registerOptimizerClass(Adam);
+registerOptimizerClass(AdamW, { aliases: ['AdamW'] });

@@ -4,6 +4,7 @@ import { fillUniformInt, mulberry32 } from '../rng.js';
 import type { SlotSpec, UpdateInput, UpdateResult } from '../slots.js';
 import type { SlotStorage } from '../state/format.js';
 import { int8, PackedInt8Storage } from '../state/packed-int8.js';
+import { registerOptimizerClass } from '../serialization.js';
 import { StatefulOptimizer } from '../stateful-optimizer.js';
 import { boolean, checkConfig, integer, oneOf, positiveFinite } from '../validate.js';
 
@@ -42,7 +43,7 @@ const DEFAULTS: Required<GradSignConfig> = { learningRate: 0.003, init: 'random'
 
 /** GradSign: a sign-based optimizer with one signed byte of state per parameter. */
 export class GradSign extends StatefulOptimizer {
-  static readonly className = 'GradSign';
+  static readonly className = 'gradsign.GradSign';
   readonly config: Required<GradSignConfig>;
   private readonly random: () => number;
   private readonly slots: readonly SlotSpec[];
@@ -97,4 +98,4 @@ export class GradSign extends StatefulOptimizer {
   }
 }
 
-tf.serialization.registerClass(GradSign);
+registerOptimizerClass(GradSign, { aliases: ['GradSign'] });

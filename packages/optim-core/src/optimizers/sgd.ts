@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { fail } from '../errors.js';
 import type { SlotSpec, UpdateInput, UpdateResult } from '../slots.js';
 import { float32 } from '../state/float32.js';
+import { registerOptimizerClass } from '../serialization.js';
 import { StatefulOptimizer } from '../stateful-optimizer.js';
 import { boolean, checkConfig, nonNegativeFinite, positiveFinite, unitInterval } from '../validate.js';
 
@@ -37,7 +38,7 @@ const DEFAULTS: Required<SgdConfig> = { learningRate: 0.01, momentum: 0, nestero
 
 /** Stochastic gradient descent; with momentum it keeps four bytes of state per parameter, without none. */
 export class SGD extends StatefulOptimizer {
-  static readonly className = 'SGD';
+  static readonly className = 'gradsign.SGD';
   readonly config: Required<SgdConfig>;
   private readonly slots: readonly SlotSpec[];
 
@@ -77,4 +78,4 @@ export class SGD extends StatefulOptimizer {
   }
 }
 
-tf.serialization.registerClass(SGD);
+registerOptimizerClass(SGD);
