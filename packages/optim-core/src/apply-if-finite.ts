@@ -84,7 +84,7 @@ export function applyIfFinite<O extends tf.Optimizer>(
     consecutiveSkips += 1;
     if (consecutiveSkips >= maxConsecutive) {
       throw new NonFiniteError(
-        `${reason}: ${consecutiveSkips} update${consecutiveSkips === 1 ? '' : 's'} in a row skipped ` +
+        `${reason}; ${consecutiveSkips} update${consecutiveSkips === 1 ? '' : 's'} in a row skipped ` +
           `(the limit is ${maxConsecutive})`,
         { skippedSteps, consecutiveSkips },
       );

@@ -2,6 +2,8 @@ import type { DataCursor } from '@gradsign/datasets';
 import type { TrainConfig } from './config.js';
 import { crc32 } from './crc32.js';
 import { CheckpointError } from './errors.js';
+import { checkHistory, decodeHistory, HISTORY_BYTES, type StepHistory, writeHistory } from './history.js';
+import { firstNonFinite } from './nonfinite.js';
 
 /** How a tensor's values are stored in the file. Integer values are range-checked when written. */
 export type StoreAs = 'float32' | 'int32' | 'int8' | 'uint8' | 'uint16';
@@ -39,6 +41,13 @@ export interface Checkpoint {
   readonly optimizer: readonly TensorRecord[];
   /** Free-form JSON (CLI metadata, timestamps). Not interpreted. */
   readonly meta?: Readonly<Record<string, unknown>>;
+  /**
+   * The loss, time and epoch of every step so far (`history.from` + its length = `step`). Absent in checkpoints
+   * written before checkpoints kept it.
+   */
+  readonly history?: StepHistory;
+  /** Under the 'skip' non-finite policy: updates skipped so far, and in a row at the checkpoint. */
+  readonly skips?: { readonly skippedSteps: number; readonly consecutiveSkips: number };
 }
 
 /**
@@ -52,9 +61,12 @@ export interface Checkpoint {
  *     20      H     header: UTF-8 JSON with every field but the tensor values, and per tensor
  *                   { name, shape, dtype, storeAs, offset, length } (offset from the file start, 8-aligned)
  *     …             tensor values, each at its offset, zero padding between
+ *     …             optional step history: n float64 losses, n float64 ms per step, n int32 epochs, where the
+ *                   header's `history` is { from, count: n, offset } (older files have none; older readers skip it)
  *     end−4   4     CRC-32 of bytes 0 … end−5
  *
- * A truncated file fails the length check, a damaged one the checksum, a foreign one the magic.
+ * A truncated file fails the length check, a damaged one the checksum, a foreign one the magic. Model weights and
+ * float optimizer state must be finite: a checkpoint of a diverged run is neither written nor read ('non-finite').
  */
 export const CHECKPOINT_MAGIC = Uint8Array.from([0x89, 0x47, 0x53, 0x43, 0x4b, 0x50, 0x54, 0x0a]);
 export const CHECKPOINT_VERSION = 1;
@@ -79,6 +91,8 @@ interface Header {
   meta?: Record<string, unknown>;
   model: TensorHeader[];
   optimizer: TensorHeader[];
+  history?: { from: number; count: number; offset: number };
+  skips?: { skippedSteps: number; consecutiveSkips: number };
 }
 
 const BYTES: Record<StoreAs, number> = { float32: 4, int32: 4, int8: 1, uint8: 1, uint16: 2 };
@@ -120,6 +134,10 @@ function checkRecord(t: TensorRecord, group: string): void {
 export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
   const groups = { model: checkpoint.model, optimizer: checkpoint.optimizer };
   for (const [group, records] of Object.entries(groups)) for (const t of records) checkRecord(t, group);
+  refuseNonFinite(checkpoint, 'cannot write a checkpoint of a diverged run');
+  const history = checkpoint.history;
+  if (history)
+    checkHistory(history, checkpoint.step, (problem) => new CheckpointError('incompatible', problem));
   // Offsets depend on the header's length, which depends on the offsets: lay out with a placeholder width,
   // then fix the header size by padding it with spaces up to an 8-byte boundary.
   const layout = (payloadStart: number) => {
@@ -140,7 +158,10 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
       ...(checkpoint.meta ? { meta: { ...checkpoint.meta } } : {}),
       model: checkpoint.model.map(place),
       optimizer: checkpoint.optimizer.map(place),
+      ...(history ? { history: { from: history.from, count: history.losses.length, offset } } : {}),
+      ...(checkpoint.skips ? { skips: { ...checkpoint.skips } } : {}),
     };
+    if (history) offset = align8(offset + history.losses.length * HISTORY_BYTES);
     return { header, end: offset };
   };
   const encoder = new TextEncoder();
@@ -170,8 +191,29 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
   records.forEach((t, k) => {
     writeValues(view, entries[k]!.offset, t);
   });
+  if (history) writeHistory(view, plan.header.history!.offset, history);
   view.setUint32(total - 4, crc32(bytes.subarray(0, total - 4)), true);
   return bytes;
+}
+
+/**
+ * Throws `CheckpointError` ('non-finite') when a model weight or a float optimizer state value is NaN or infinite.
+ * `context` starts the message (a file name and what was being done).
+ */
+export function refuseNonFinite(
+  checkpoint: Pick<Checkpoint, 'model' | 'optimizer' | 'step'>,
+  context: string,
+): void {
+  const floats = (records: readonly TensorRecord[]) => records.filter((t) => t.dtype === 'float32');
+  const model = firstNonFinite(checkpoint.model);
+  const bad = model
+    ? { ...model, what: 'weight' }
+    : { ...firstNonFinite(floats(checkpoint.optimizer)), what: 'optimizer state' };
+  if (bad.name === undefined) return;
+  throw new CheckpointError(
+    'non-finite',
+    `${context}: ${bad.what} '${bad.name}' holds ${bad.value} at index ${bad.index} (step ${checkpoint.step})`,
+  );
 }
 
 function writeValues(view: DataView, offset: number, t: TensorRecord): void {
@@ -316,7 +358,8 @@ export function decodeCheckpoint(bytes: Uint8Array, source?: string): Checkpoint
       return { name, shape: h.shape, dtype: h.dtype, storeAs: h.storeAs, values: readValues(view, h) };
     });
   };
-  return {
+  refuseOverlaps([header.model, header.optimizer], corrupt);
+  const checkpoint: Checkpoint = {
     config: header.config,
     step: header.step,
     backend: header.backend,
@@ -326,5 +369,47 @@ export function decodeCheckpoint(bytes: Uint8Array, source?: string): Checkpoint
     model: tensors(header.model, 'model'),
     optimizer: tensors(header.optimizer, 'optimizer'),
     ...(header.meta ? { meta: header.meta } : {}),
+    ...(header.history !== undefined
+      ? { history: decodeHistory(view, header.history, payloadStart, total, corrupt) }
+      : {}),
+    ...(header.skips !== undefined ? { skips: decodeSkips(header.skips, corrupt) } : {}),
   };
+  if (checkpoint.history) checkHistory(checkpoint.history, checkpoint.step, (problem) => corrupt(problem));
+  refuseNonFinite(checkpoint, `${at}refusing a checkpoint of a diverged run`);
+  return checkpoint;
+}
+
+/**
+ * Tensors must occupy distinct bytes: a header that points many tensors at the same bytes would make the decoder
+ * allocate far more than the file holds. Checked before any values are read (malformed entries are left to the
+ * per-tensor checks).
+ */
+function refuseOverlaps(lists: readonly unknown[], corrupt: (problem: string) => never): void {
+  const regions: { start: number; end: number; name: unknown }[] = [];
+  for (const list of lists) {
+    if (!Array.isArray(list)) continue;
+    for (const h of list as Partial<TensorHeader>[]) {
+      const { offset, length } = h ?? {};
+      if (Number.isSafeInteger(offset) && Number.isSafeInteger(length) && length! > 0) {
+        regions.push({ start: offset!, end: offset! + length!, name: h.name });
+      }
+    }
+  }
+  regions.sort((a, b) => a.start - b.start);
+  for (let i = 1; i < regions.length; i++) {
+    if (regions[i]!.start < regions[i - 1]!.end) {
+      corrupt(`tensors '${String(regions[i - 1]!.name)}' and '${String(regions[i]!.name)}' overlap`);
+    }
+  }
+}
+
+function decodeSkips(
+  s: Header['skips'],
+  corrupt: (problem: string) => never,
+): NonNullable<Checkpoint['skips']> {
+  const ok = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  if (typeof s !== 'object' || s === null || !ok(s.skippedSteps) || !ok(s.consecutiveSkips)) {
+    return corrupt('bad skip counts');
+  }
+  return { skippedSteps: s.skippedSteps, consecutiveSkips: s.consecutiveSkips };
 }

@@ -17,8 +17,17 @@ export {
   type TrainConfig,
 } from './config.js';
 export { crc32 } from './crc32.js';
-export { CheckpointError, type CheckpointErrorCode, TrainerError, type TrainerErrorCode } from './errors.js';
+export {
+  CheckpointError,
+  type CheckpointErrorCode,
+  type DivergedQuantity,
+  type Divergence,
+  DivergenceError,
+  TrainerError,
+  type TrainerErrorCode,
+} from './errors.js';
 export { type EvalResult, type EvaluateOptions, evaluate } from './evaluate.js';
+export { historyRecords, type StepHistory } from './history.js';
 export { crossEntropy, crossEntropyPerExample } from './loss.js';
 export {
   BatchNorm,
@@ -45,6 +54,7 @@ export {
   registerFusedBlockKernels,
   setFusedBlockSimd,
 } from './models/index.js';
+export { DEFAULT_MAX_CONSECUTIVE, type NonFiniteOptions } from './nonfinite.js';
 export {
   activeReplicaGroup,
   type ReplicaGroup,
@@ -64,8 +74,10 @@ export {
   train,
 } from './run.js';
 export {
+  type DivergedRun,
   displayName,
   formatAccuracy,
+  formatDiverged,
   formatGridTable,
   formatResultsTable,
   type LrSummary,

@@ -1,5 +1,7 @@
 import type { TrainConfig } from './config.js';
+import { type Divergence, DivergenceError } from './errors.js';
 import type { EvalResult, EvaluateOptions } from './evaluate.js';
+import type { StepHistory } from './history.js';
 import { type StepRecord, Trainer, type TrainerData, type TrainerOptions } from './trainer.js';
 
 export interface TrainOptions extends TrainerOptions {
@@ -25,8 +27,12 @@ export interface RunnableTrainer {
   readonly trainSeconds: number;
   /** Threads that train data-parallel (absent: one). */
   readonly workers?: number;
+  /** Updates skipped under the 'skip' non-finite policy (absent: none). */
+  readonly skippedSteps?: number;
   paramCount(): number;
   stateBytes(): number;
+  /** Every step so far, including those before a resume (absent: only the steps `runTrainer` sees are known). */
+  history?(): StepHistory;
   run(options?: { readonly until?: number; readonly signal?: AbortSignal }): AsyncGenerator<StepRecord>;
   evaluate(options?: EvaluateOptions): Promise<EvalResult>;
 }
@@ -41,9 +47,17 @@ export interface TrainResult {
   readonly params: number;
   /** Bytes of optimizer state at the end (what `tf.memory()` counts). */
   readonly stateBytes: number;
-  /** Steps done (less than `config.steps` when stopped). */
+  /** Steps done (less than `config.steps` when stopped or diverged). */
   readonly steps: number;
+  /** Stopped early by the signal (not evaluated). */
   readonly stopped: boolean;
+  /**
+   * Present when the run diverged (see `TrainerOptions.onNonFinite`): it ended early, unevaluated, and summaries
+   * show it as diverged rather than averaging it.
+   */
+  readonly diverged?: Divergence;
+  /** Updates skipped under the 'skip' non-finite policy (absent when none were). */
+  readonly skippedSteps?: number;
   /** Test accuracy (0…1) and mean loss in eval mode; NaN when not evaluated. */
   readonly testAccuracy: number;
   readonly testLoss: number;
@@ -54,9 +68,17 @@ export interface TrainResult {
   /** Median wall time per step (less sensitive to a busy machine). */
   readonly msPerStepMedian: number;
   readonly evalSeconds: number;
-  /** The batch loss of every step, in order. */
+  /**
+   * The batch loss of every step, in order, including the steps before a resume (kept in checkpoints), so that a
+   * resumed run reports what the uninterrupted run would.
+   */
   readonly losses: readonly number[];
-  /** Mean batch loss of the last min(50, steps) steps. */
+  /**
+   * Present when `losses` do not start at step 1: the run was resumed from a checkpoint written before
+   * checkpoints kept the step history; `losses`, `finalTrainLoss` and `msPerStepMedian` cover the steps after it.
+   */
+  readonly historyFrom?: number;
+  /** Mean batch loss of the last min(50, steps) steps (the non-finite losses of skipped updates left out). */
   readonly finalTrainLoss: number;
 }
 
@@ -68,22 +90,31 @@ export function median(values: readonly number[]): number {
 }
 
 /**
- * Runs `trainer` to the end (or until `signal` aborts), then evaluates. The trainer is not disposed.
- * Step records before a resume are not part of `losses`.
+ * Runs `trainer` to the end (or until `signal` aborts), then evaluates. The trainer is not disposed. A run that
+ * diverges (`DivergenceError`, from a step or from `onStep`, e.g. a checkpoint of non-finite weights) ends with
+ * `diverged` set and no evaluation rather than an error.
  */
 export async function runTrainer(
   trainer: RunnableTrainer,
   options: Omit<TrainOptions, 'config' | 'data'> = {},
 ): Promise<TrainResult> {
+  const from = trainer.step;
   const losses: number[] = [];
   const times: number[] = [];
-  for await (const record of trainer.run({ ...(options.signal ? { signal: options.signal } : {}) })) {
-    losses.push(record.loss);
-    times.push(record.msPerStep);
-    await options.onStep?.(record);
+  let diverged: Divergence | undefined;
+  try {
+    for await (const record of trainer.run({ ...(options.signal ? { signal: options.signal } : {}) })) {
+      losses.push(record.loss);
+      times.push(record.msPerStep);
+      await options.onStep?.(record);
+    }
+  } catch (error) {
+    if (!(error instanceof DivergenceError)) throw error;
+    diverged = error.toDivergence();
   }
-  const stopped = !trainer.done;
-  const shouldEvaluate = !stopped && (options.evaluate ?? trainer.data.test !== undefined);
+  const history = trainer.history?.() ?? { from, losses, msPerStep: times, epochs: [] };
+  const stopped = !diverged && !trainer.done;
+  const shouldEvaluate = !stopped && !diverged && (options.evaluate ?? trainer.data.test !== undefined);
   const evaluation = shouldEvaluate
     ? await trainer.evaluate({
         ...(options.evalBatchSize ? { batchSize: options.evalBatchSize } : {}),
@@ -91,7 +122,8 @@ export async function runTrainer(
         ...(options.signal ? { signal: options.signal } : {}),
       })
     : undefined;
-  const tail = losses.slice(-50);
+  const tail = history.losses.slice(-50).filter(Number.isFinite);
+  const skippedSteps = trainer.skippedSteps ?? 0;
   return {
     config: trainer.config,
     backend: trainer.backend,
@@ -100,14 +132,17 @@ export async function runTrainer(
     stateBytes: trainer.stateBytes(),
     steps: trainer.step,
     stopped,
+    ...(diverged ? { diverged } : {}),
+    ...(skippedSteps > 0 ? { skippedSteps } : {}),
     testAccuracy: evaluation?.accuracy ?? Number.NaN,
     testLoss: evaluation?.loss ?? Number.NaN,
     testCount: evaluation?.count ?? 0,
     trainSeconds: trainer.trainSeconds,
     msPerStep: trainer.step > 0 ? (trainer.trainSeconds * 1000) / trainer.step : Number.NaN,
-    msPerStepMedian: median(times),
+    msPerStepMedian: median(history.msPerStep),
     evalSeconds: evaluation?.seconds ?? 0,
-    losses,
+    losses: [...history.losses],
+    ...(history.from > 0 ? { historyFrom: history.from } : {}),
     finalTrainLoss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : Number.NaN,
   };
 }

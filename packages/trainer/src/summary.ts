@@ -1,15 +1,27 @@
+import type { Divergence } from './errors.js';
 import type { TrainResult } from './run.js';
+
+/** A run of a summary that diverged, with its seed. */
+export interface DivergedRun extends Divergence {
+  readonly seed: number;
+}
 
 /** All runs of one optimizer at one learning rate. */
 export interface LrSummary {
   readonly optimizer: string;
   readonly learningRate: number;
+  /** Seeds of the evaluated runs, in run order (diverged runs are in `diverged`). */
   readonly seeds: readonly number[];
-  /** Test accuracy (0…1) per seed, in run order. */
+  /** Test accuracy (0…1) per evaluated seed, in run order. */
   readonly accuracies: readonly number[];
-  /** Mean and sample standard deviation (n − 1) of the accuracies; sd is NaN for one run. */
+  /**
+   * Mean and sample standard deviation (n − 1) of the accuracies; sd is NaN for one run, both are NaN when every
+   * run diverged. Diverged runs are never part of them.
+   */
   readonly mean: number;
   readonly sd: number;
+  /** Runs that diverged (empty when none did). */
+  readonly diverged: readonly DivergedRun[];
   readonly meanLoss: number;
   readonly msPerStep: number;
   readonly stateBytes: number;
@@ -18,7 +30,10 @@ export interface LrSummary {
 
 export interface OptimizerSummary {
   readonly optimizer: string;
-  /** The learning rate with the best mean accuracy (ties: lower mean test loss). */
+  /**
+   * The learning rate with the best mean accuracy (ties: lower mean test loss) among those where no run diverged;
+   * failing that, among those where some run finished; failing that (every run diverged), the first.
+   */
   readonly best: LrSummary;
   /** Every learning rate tried, ascending. */
   readonly grid: readonly LrSummary[];
@@ -36,11 +51,14 @@ export function meanSd(values: readonly number[]): { mean: number; sd: number } 
 
 const average = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
-/** Groups evaluated runs by optimizer and learning rate, and picks each optimizer's best learning rate. */
+/**
+ * Groups evaluated and diverged runs by optimizer and learning rate, and picks each optimizer's best learning rate.
+ * Runs stopped early or not evaluated are left out.
+ */
 export function summarize(results: readonly TrainResult[]): OptimizerSummary[] {
   const byOptimizer = new Map<string, Map<number, TrainResult[]>>();
   for (const r of results) {
-    if (r.stopped || !Number.isFinite(r.testAccuracy)) continue;
+    if (!r.diverged && (r.stopped || !Number.isFinite(r.testAccuracy))) continue;
     const name = r.config.optimizer;
     const lrs = byOptimizer.get(name) ?? new Map<number, TrainResult[]>();
     byOptimizer.set(name, lrs);
@@ -49,7 +67,8 @@ export function summarize(results: readonly TrainResult[]): OptimizerSummary[] {
   return [...byOptimizer].map(([optimizer, lrs]) => {
     const grid = [...lrs]
       .sort(([a], [b]) => a - b)
-      .map(([learningRate, runs]): LrSummary => {
+      .map(([learningRate, all]): LrSummary => {
+        const runs = all.filter((r) => !r.diverged);
         const accuracies = runs.map((r) => r.testAccuracy);
         return {
           optimizer,
@@ -57,13 +76,17 @@ export function summarize(results: readonly TrainResult[]): OptimizerSummary[] {
           seeds: runs.map((r) => r.config.seed),
           accuracies,
           ...meanSd(accuracies),
-          meanLoss: average(runs.map((r) => r.testLoss)),
-          msPerStep: average(runs.map((r) => r.msPerStep)),
-          stateBytes: Math.max(...runs.map((r) => r.stateBytes)),
-          trainSeconds: runs.reduce((a, r) => a + r.trainSeconds, 0),
+          diverged: all.flatMap((r) => (r.diverged ? [{ ...r.diverged, seed: r.config.seed }] : [])),
+          meanLoss: runs.length > 0 ? average(runs.map((r) => r.testLoss)) : Number.NaN,
+          msPerStep: average(all.map((r) => r.msPerStep)),
+          stateBytes: Math.max(...all.map((r) => r.stateBytes)),
+          trainSeconds: all.reduce((a, r) => a + r.trainSeconds, 0),
         };
       });
-    const best = grid.reduce((a, b) =>
+    const clean = grid.filter((g) => g.diverged.length === 0);
+    const finished = grid.filter((g) => g.accuracies.length > 0);
+    const candidates = clean.length > 0 ? clean : finished.length > 0 ? finished : grid;
+    const best = candidates.reduce((a, b) =>
       b.mean > a.mean || (b.mean === a.mean && b.meanLoss < a.meanLoss) ? b : a,
     );
     return { optimizer, best, grid };
@@ -77,10 +100,26 @@ export function displayName(optimizer: string): string {
   return DISPLAY[optimizer] ?? optimizer;
 }
 
-/** '97.55 ± 0.46 %' (or '97.55 %' for one run), from accuracies in 0…1. */
-export function formatAccuracy(summary: Pick<LrSummary, 'mean' | 'sd'>): string {
+/** 'diverged at step 2', or 'diverged (2 of 3 seeds, at steps 2, 5)'. */
+export function formatDiverged(diverged: readonly Divergence[], runs: number): string {
+  if (diverged.length === 1 && runs === 1) return `diverged at step ${diverged[0]!.step}`;
+  const steps = diverged.map((d) => d.step).join(', ');
+  return `diverged (${diverged.length} of ${runs} seeds, at step${diverged.length === 1 ? '' : 's'} ${steps})`;
+}
+
+/**
+ * '97.55 ± 0.46 %' (or '97.55 %' for one run), from accuracies in 0…1. With diverged runs: 'diverged at step 2'
+ * when all diverged, '97.55 % (1 of 2 seeds diverged)' when some did.
+ */
+export function formatAccuracy(
+  summary: Pick<LrSummary, 'mean' | 'sd'> & Partial<Pick<LrSummary, 'diverged' | 'accuracies'>>,
+): string {
+  const diverged = summary.diverged ?? [];
+  const runs = (summary.accuracies?.length ?? 0) + diverged.length;
+  if (diverged.length > 0 && !Number.isFinite(summary.mean)) return formatDiverged(diverged, runs);
   const mean = (summary.mean * 100).toFixed(2);
-  return Number.isFinite(summary.sd) ? `${mean} ± ${(summary.sd * 100).toFixed(2)} %` : `${mean} %`;
+  const text = Number.isFinite(summary.sd) ? `${mean} ± ${(summary.sd * 100).toFixed(2)} %` : `${mean} %`;
+  return diverged.length > 0 ? `${text} (${diverged.length} of ${runs} seeds diverged)` : text;
 }
 
 function formatBytes(bytes: number): string {
@@ -107,7 +146,7 @@ export function formatResultsTable(summaries: readonly OptimizerSummary[]): stri
       displayName(optimizer),
       String(best.learningRate),
       formatAccuracy(best),
-      String(best.seeds.length),
+      String(best.seeds.length + best.diverged.length),
       formatBytes(best.stateBytes),
       best.msPerStep.toFixed(0),
     ]),
@@ -123,8 +162,11 @@ export function formatGridTable(summaries: readonly OptimizerSummary[]): string 
         displayName(optimizer) + (g === best ? ' *' : ''),
         String(g.learningRate),
         formatAccuracy(g),
-        g.accuracies.map((a) => (a * 100).toFixed(2)).join(', '),
-        g.meanLoss.toFixed(4),
+        [
+          ...g.accuracies.map((a) => (a * 100).toFixed(2)),
+          ...g.diverged.map((d) => `seed ${d.seed} diverged at step ${d.step}`),
+        ].join(', '),
+        Number.isFinite(g.meanLoss) ? g.meanLoss.toFixed(4) : '–',
       ]),
     ),
   );

@@ -1,4 +1,5 @@
 import { REFERENCE_LR_GRID, resolveConfig, type TrainConfig } from './config.js';
+import { type NonFiniteOptions, resolveNonFinite } from './nonfinite.js';
 import { type RunnableTrainer, runTrainer, type TrainResult } from './run.js';
 import { type StepRecord, Trainer, type TrainerData } from './trainer.js';
 
@@ -26,17 +27,24 @@ export interface SweepOptions {
   readonly onEvalProgress?: (run: SweepRun, done: number, total: number) => void;
   readonly signal?: AbortSignal;
   /**
+   * What each run does when it diverges (default `{ policy: 'stop' }`). A diverged run is yielded with `diverged`
+   * set and the sweep goes on with the next run.
+   */
+  readonly onNonFinite?: NonFiniteOptions;
+  /**
    * Makes each run's trainer (default `Trainer.create`); e.g. a `ParallelTrainer` from '@gradsign/trainer/node'
-   * for data-parallel runs.
+   * for data-parallel runs. It is passed `onNonFinite` to apply.
    */
   readonly createTrainer?: (
     config: Partial<TrainConfig>,
     data: TrainerData,
+    options: { readonly onNonFinite?: NonFiniteOptions },
   ) => Promise<RunnableTrainer & { dispose(): void }>;
 }
 
 /** The runs of a sweep, in order: optimizer, then learning rate, then seed. Validates every config up front. */
 export function sweepPlan(options: Omit<SweepOptions, 'data'>): SweepRun[] {
+  resolveNonFinite(options.onNonFinite);
   const runs: Omit<SweepRun, 'index' | 'total'>[] = [];
   for (const optimizer of options.optimizers) {
     const grid = options.learningRates ?? REFERENCE_LR_GRID;
@@ -59,6 +67,7 @@ export function sweepPlan(options: Omit<SweepOptions, 'data'>): SweepRun[] {
 /**
  * Trains and evaluates every run of the plan, one after another, yielding each result as it finishes. Stops
  * between steps when `signal` aborts (the interrupted run is yielded with `stopped: true`, then the sweep ends).
+ * A run that diverges is yielded with `diverged` set, and the sweep continues.
  */
 export async function* sweep(
   options: SweepOptions,
@@ -72,9 +81,10 @@ export async function* sweep(
       learningRate: run.learningRate,
       seed: run.seed,
     };
+    const guard = options.onNonFinite ? { onNonFinite: options.onNonFinite } : {};
     const trainer = options.createTrainer
-      ? await options.createTrainer(config, options.data)
-      : Trainer.create({ config, data: options.data });
+      ? await options.createTrainer(config, options.data, guard)
+      : Trainer.create({ config, data: options.data, ...guard });
     try {
       const { onStep, onEvalProgress } = options;
       const result = await runTrainer(trainer, {

@@ -1,13 +1,33 @@
 import { Dataset, type ImageSplit } from '@gradsign/datasets';
-import { createOptimizer, OptimizerError, type RegisteredOptimizer } from '@gradsign/optim-core';
+import {
+  createOptimizer,
+  type FiniteGuard,
+  OptimizerError,
+  type RegisteredOptimizer,
+} from '@gradsign/optim-core';
 import * as tf from '@tensorflow/tfjs-core';
-import { type Checkpoint, isStoreAs, type StoreAs, type TensorRecord } from './checkpoint.js';
+import {
+  type Checkpoint,
+  isStoreAs,
+  refuseNonFinite,
+  type StoreAs,
+  type TensorRecord,
+} from './checkpoint.js';
 import { resolveConfig, type TrainConfig } from './config.js';
-import { CheckpointError, TrainerError } from './errors.js';
+import { CheckpointError, DivergenceError, TrainerError } from './errors.js';
 import { type EvalResult, type EvaluateOptions, evaluate } from './evaluate.js';
+import { type StepHistory, StepLog } from './history.js';
 import { crossEntropy } from './loss.js';
 import { createModel } from './models/index.js';
 import type { BatchShard, Model } from './models/model.js';
+import {
+  checkWeights,
+  firstNonFinite,
+  guardedUpdate,
+  makeGuard,
+  type NonFiniteOptions,
+  resolveNonFinite,
+} from './nonfinite.js';
 import { type ReplicaGroup, withReplicaGroup } from './parallel/group.js';
 import { deriveSeed, Mulberry32, STREAM_DROPOUT } from './random.js';
 
@@ -33,6 +53,8 @@ export interface StepRecord {
   readonly epoch: number;
   /** Training wall time so far, in seconds (including time before a resume). */
   readonly elapsedSeconds: number;
+  /** True when the 'skip' non-finite policy skipped this step's update (its loss or a gradient was not finite). */
+  readonly skipped?: boolean;
 }
 
 export interface TrainerOptions {
@@ -44,6 +66,12 @@ export interface TrainerOptions {
    * (see `ParallelTrainer` in '@gradsign/trainer/node', which sets this up over worker threads).
    */
   readonly replica?: ReplicaGroup;
+  /**
+   * What to do when training diverges (default `{ policy: 'stop' }`). Checked: the loss of every step (a value
+   * each step reads anyway), with 'skip' also the gradients (one fused reduction and one read per step), the
+   * weights after the last step, and the weights and optimizer state of every checkpoint.
+   */
+  readonly onNonFinite?: NonFiniteOptions;
 }
 
 /** Resolves on the next turn of the event loop (setImmediate in Node, a MessageChannel message elsewhere). */
@@ -102,10 +130,18 @@ export class Trainer {
   private stepsDone = 0;
   private trainMs = 0;
   private disposed = false;
+  private log = new StepLog();
+  private readonly guard: FiniteGuard | null;
 
   private readonly replica: ReplicaGroup | null;
 
-  private constructor(config: TrainConfig, data: TrainerData, replica?: ReplicaGroup) {
+  private constructor(
+    config: TrainConfig,
+    data: TrainerData,
+    replica?: ReplicaGroup,
+    onNonFinite?: NonFiniteOptions,
+  ) {
+    const nonFinite = resolveNonFinite(onNonFinite);
     this.config = config;
     this.data = data;
     this.replica = replica && replica.count > 1 ? replica : null;
@@ -122,6 +158,7 @@ export class Trainer {
       const problem = this.replica ? this.model.dataParallelProblem() : null;
       if (problem) throw new TrainerError('invalid-config', problem);
       this.optimizer = makeOptimizer(config);
+      this.guard = makeGuard(this.optimizer, nonFinite);
     } catch (error) {
       this.model.dispose();
       throw error;
@@ -130,7 +167,7 @@ export class Trainer {
 
   /** A fresh run. */
   static create(options: TrainerOptions): Trainer {
-    return new Trainer(resolveConfig(options.config), options.data, options.replica);
+    return new Trainer(resolveConfig(options.config), options.data, options.replica, options.onNonFinite);
   }
 
   /**
@@ -139,7 +176,12 @@ export class Trainer {
    */
   static async restore(
     checkpoint: Checkpoint,
-    options: { readonly data: TrainerData; readonly steps?: number; readonly replica?: ReplicaGroup },
+    options: {
+      readonly data: TrainerData;
+      readonly steps?: number;
+      readonly replica?: ReplicaGroup;
+      readonly onNonFinite?: NonFiniteOptions;
+    },
   ): Promise<Trainer> {
     let config: TrainConfig;
     try {
@@ -150,7 +192,7 @@ export class Trainer {
         `checkpoint config is not usable: ${(error as Error).message}`,
       );
     }
-    const trainer = new Trainer(config, options.data, options.replica);
+    const trainer = new Trainer(config, options.data, options.replica, options.onNonFinite);
     try {
       await trainer.load(checkpoint);
     } catch (error) {
@@ -173,6 +215,16 @@ export class Trainer {
   /** Training wall time so far (seconds), including time before a resume. */
   get trainSeconds(): number {
     return this.trainMs / 1000;
+  }
+
+  /** Every step's loss, time and epoch so far, including those before a resume when the checkpoint kept them. */
+  history(): StepHistory {
+    return this.log.snapshot();
+  }
+
+  /** Updates skipped so far under the 'skip' non-finite policy (0 under 'stop'). */
+  get skippedSteps(): number {
+    return this.guard?.skippedSteps ?? 0;
   }
 
   /** The tfjs backend in use. */
@@ -199,7 +251,9 @@ export class Trainer {
       ? this.shardOf(full, this.replica)
       : full;
     const epoch = this.dataset.epoch;
+    const step = this.stepsDone + 1;
     let lossValue: number;
+    let applied: boolean;
     try {
       const { value, grads } = withReplicaGroup(this.replica, () =>
         tf.variableGrads(() => {
@@ -224,28 +278,37 @@ export class Trainer {
         lossValue = (await value.data())[0]!;
         value.dispose();
       }
-      this.optimizer.applyGradients(update);
-      tf.dispose(update);
-      this.model.commitStatistics();
+      try {
+        // Every replica sees the same summed loss and gradients, so all of them decide alike.
+        applied = guardedUpdate(step, lossValue, update, this.optimizer, this.guard);
+      } finally {
+        tf.dispose(update);
+      }
+      if (applied) this.model.commitStatistics();
+      else this.model.discardStatistics();
     } catch (error) {
       this.model.discardStatistics();
-      // Replicas waiting for this one in the same step must not wait forever.
-      this.replica?.abort();
+      // Replicas waiting for this one in the same step must not wait forever (a divergence stops all of them).
+      if (!(error instanceof DivergenceError)) this.replica?.abort();
       throw error;
     } finally {
       tf.dispose([batch.xs, batch.ys]);
     }
     const ms = performance.now() - start;
-    this.stepsDone += 1;
+    this.stepsDone = step;
     this.trainMs += ms;
+    this.log.push({ loss: lossValue, msPerStep: ms, epoch });
+    // The loss of the next step checks this update; after the last one, the weights are checked directly.
+    if (applied && step === this.config.steps) checkWeights(step, this.model.tensors());
     return {
-      step: this.stepsDone,
+      step,
       steps: this.config.steps,
       loss: lossValue,
       learningRate: this.optimizer.learningRate,
       msPerStep: ms,
       epoch,
       elapsedSeconds: this.trainMs / 1000,
+      ...(applied ? {} : { skipped: true }),
     };
   }
 
@@ -337,6 +400,15 @@ export class Trainer {
         }
       }
     }
+    const badWeight = firstNonFinite(model);
+    if (badWeight) {
+      throw new DivergenceError(
+        this.stepsDone,
+        'weights',
+        badWeight.value,
+        `weight '${badWeight.name}' is ${badWeight.value} (no checkpoint of it is written)`,
+      );
+    }
     const prefix = this.model.variablePrefix;
     const optimizer: TensorRecord[] = [];
     const weights = await this.optimizer.getWeights();
@@ -357,6 +429,15 @@ export class Trainer {
     } finally {
       tf.dispose(weights.map((w) => w.tensor));
     }
+    const badState = firstNonFinite(optimizer.filter((t) => t.dtype === 'float32'));
+    if (badState) {
+      throw new DivergenceError(
+        this.stepsDone,
+        'weights',
+        badState.value,
+        `optimizer state '${badState.name}' is ${badState.value} (no checkpoint of it is written)`,
+      );
+    }
     return {
       config: this.config,
       step: this.stepsDone,
@@ -367,10 +448,20 @@ export class Trainer {
       model,
       optimizer,
       ...(meta ? { meta } : {}),
+      history: this.log.snapshot(),
+      ...(this.guard
+        ? {
+            skips: {
+              skippedSteps: this.guard.skippedSteps,
+              consecutiveSkips: this.guard.consecutiveSkips,
+            },
+          }
+        : {}),
     };
   }
 
   private async load(checkpoint: Checkpoint): Promise<void> {
+    refuseNonFinite(checkpoint, 'cannot resume from a checkpoint of a diverged run');
     const incompatible = (problem: string): never => {
       throw new CheckpointError(
         'incompatible',
@@ -406,6 +497,8 @@ export class Trainer {
     this.dropout = new Mulberry32(checkpoint.rng.dropout);
     this.stepsDone = checkpoint.step;
     this.trainMs = (checkpoint.trainSeconds ?? 0) * 1000;
+    this.log = StepLog.resume(checkpoint);
+    if (checkpoint.skips) this.guard?.restore(checkpoint.skips);
   }
 
   private checkAlive(): void {

@@ -12,6 +12,10 @@ import { useBackend } from './helpers.js';
 const distNode = new URL('../dist/node.js', import.meta.url).href;
 const { ParallelTrainer } = (await import(distNode)) as { ParallelTrainer: typeof ParallelTrainerType };
 const groupModule = new URL('../dist/parallel/group.js', import.meta.url).href;
+// The errors replica threads raise are dist's classes: check them (and run them) with dist's code too.
+const { DivergenceError, runTrainer } = (await import(
+  new URL('../dist/index.js', import.meta.url).href
+)) as typeof import('../src/index.js');
 
 /** Runs `count` threads that each all-reduce `values(index)` and post back what they got. */
 async function allReduceInThreads(count: number, length: number): Promise<Float64Array[]> {
@@ -196,6 +200,52 @@ describe('ParallelTrainer (2 worker threads, wasm)', () => {
     await expect(
       ParallelTrainer.create({ config: { optimizer: 'nope' }, data, workers: 2, backend: 'wasm' }),
     ).rejects.toMatchObject({ name: 'TrainerError', code: 'invalid-config' });
+  });
+
+  test('a diverging run stops every replica with DivergenceError, and the result says so', async () => {
+    const config = { model: 'mlp', optimizer: 'gradsign', learningRate: 1e308, steps: 5, batchSize: 16 };
+    const parallel = await start(config);
+    const result = await runTrainer(parallel);
+    expect(result.diverged).toEqual({
+      step: 2,
+      quantity: 'loss',
+      message: 'diverged at step 2: the loss is NaN',
+    });
+    expect(result.testCount).toBe(0);
+    const refused = parallel.checkpoint();
+    await expect(refused).rejects.toBeInstanceOf(DivergenceError);
+    await expect(refused).rejects.toMatchObject({ step: 1, quantity: 'weights' });
+
+    const skipping = await ParallelTrainer.create({
+      config,
+      data: await smallMnist(),
+      workers: 2,
+      backend: 'wasm',
+      onNonFinite: { policy: 'skip', maxConsecutive: 2 },
+    });
+    open.push(skipping);
+    const skipped = await runTrainer(skipping);
+    expect(skipped.diverged).toMatchObject({ step: 3, quantity: 'loss' });
+    expect(skipped.skippedSteps).toBe(2);
+    expect(skipped.losses).toHaveLength(2);
+  });
+
+  test('its checkpoints keep the step history, so a resumed run reports every step', async () => {
+    const config = { model: 'mlp', optimizer: 'adam', steps: 6, batchSize: 16, seed: 4 };
+    const first = await start(config);
+    for await (const _ of first.run({ until: 3 }));
+    const halfway = await first.checkpoint();
+    expect(halfway.history!.losses).toEqual(first.history().losses);
+    const resumed = await ParallelTrainer.restore(halfway, {
+      data: await smallMnist(),
+      workers: 2,
+      backend: 'wasm',
+    });
+    open.push(resumed);
+    const result = await runTrainer(resumed, { evaluate: false });
+    expect(result.losses).toHaveLength(6);
+    expect(result.losses.slice(0, 3)).toEqual(halfway.history!.losses);
+    expect(result.historyFrom).toBeUndefined();
   });
 
   test('a replica thread that dies makes the step fail instead of hanging', async () => {

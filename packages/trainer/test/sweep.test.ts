@@ -77,6 +77,50 @@ describe('summaries', () => {
   });
 });
 
+describe('summaries of diverged runs', () => {
+  const diverged = (optimizer: string, lr: number, seed: number, step: number): TrainResult => ({
+    ...fake(optimizer, lr, seed, Number.NaN, Number.NaN),
+    steps: step - 1,
+    testCount: 0,
+    diverged: { step, quantity: 'loss', message: `diverged at step ${step}: the loss is NaN` },
+  });
+
+  test('are never averaged into a mean, never the best, and shown as diverged', () => {
+    const [g] = summarize([
+      diverged('gradsign', 1e308, 0, 2),
+      diverged('gradsign', 1e308, 1, 2),
+      fake('gradsign', 0.01, 0, 0.99),
+      diverged('gradsign', 0.01, 1, 7),
+      fake('gradsign', 0.003, 0, 0.9),
+      fake('gradsign', 0.003, 1, 0.92),
+    ]);
+    const [lowest, middle, top] = g!.grid;
+    expect(top!.learningRate).toBe(1e308);
+    expect(top!.accuracies).toEqual([]);
+    expect(top!.mean).toBeNaN();
+    expect(top!.diverged.map((d) => [d.seed, d.step])).toEqual([
+      [0, 2],
+      [1, 2],
+    ]);
+    expect(formatAccuracy(top!)).toBe('diverged (2 of 2 seeds, at steps 2, 2)');
+    // 0.01 has the higher mean of its finished runs, but one of its seeds diverged.
+    expect(middle!.accuracies).toEqual([0.99]);
+    expect(middle!.mean).toBe(0.99);
+    expect(formatAccuracy(middle!)).toBe('99.00 % (1 of 2 seeds diverged)');
+    expect(g!.best).toBe(lowest);
+    const grid = formatGridTable([g!]);
+    expect(grid).toMatch(
+      /\| GradSign +\| 1e\+308 +\| diverged \(2 of 2 seeds, at steps 2, 2\) +\| seed 0 diverged at step 2, seed 1 diverged at step 2 +\| – +\|/,
+    );
+    expect(grid).not.toMatch(/NaN/);
+  });
+
+  test('a lone diverged run reads "diverged at step N" in the results table', () => {
+    const [s] = summarize([diverged('sgd', 1e308, 0, 2)]);
+    expect(formatResultsTable([s!])).toMatch(/\| SGD +\| 1e\+308 +\| diverged at step 2 +\| 1 +\|/);
+  });
+});
+
 describe('sweep', () => {
   test('plans optimizer × learning rate × seed and validates up front', () => {
     const plan = sweepPlan({ optimizers: ['gradsign', 'sgd'], seeds: [0, 1] });
@@ -125,5 +169,27 @@ describe('sweep', () => {
     const summaries = summarize(results);
     expect(summaries.map((s) => s.optimizer)).toEqual(['gradsign', 'adam']);
     expect(summaries[1]!.best.stateBytes).toBe(101_770 * 8);
+  });
+
+  test('a diverged run is reported, and the sweep goes on with the next run', async () => {
+    const data = await smallMnist();
+    const results = [];
+    for await (const r of sweep({
+      optimizers: ['sgd'],
+      learningRates: [1e308, 0.03],
+      seeds: [0],
+      base: { model: 'mlp', steps: 5, batchSize: 16 },
+      data,
+    })) {
+      results.push(r);
+    }
+    expect(results.map((r) => [r.config.learningRate, r.diverged?.step, r.stopped])).toEqual([
+      [1e308, 2, false],
+      [0.03, undefined, false],
+    ]);
+    expect(results[1]!.testAccuracy).toBeGreaterThan(0.1);
+    const [s] = summarize(results);
+    expect(s!.best.learningRate).toBe(0.03);
+    expect(s!.grid[1]!.diverged).toHaveLength(1);
   });
 });

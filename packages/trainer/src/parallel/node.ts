@@ -3,8 +3,10 @@ import type { ImageSplit } from '@gradsign/datasets';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Checkpoint } from '../checkpoint.js';
 import type { TrainConfig } from '../config.js';
-import { CheckpointError, TrainerError } from '../errors.js';
+import { CheckpointError, DivergenceError, TrainerError } from '../errors.js';
 import { type EvalResult, type EvaluateOptions, evalResult } from '../evaluate.js';
+import { type StepHistory, StepLog } from '../history.js';
+import type { NonFiniteOptions } from '../nonfinite.js';
 import type { StepRecord, TrainerData } from '../trainer.js';
 import { SharedReplicaGroup } from './group.js';
 import type { ReplicaSetup, ReplicaWorkerData } from './node-worker.js';
@@ -30,8 +32,11 @@ export interface ParallelTrainerOptions {
    * `selectBackend([backend])` of `@gradsign/backends`, which must then be installed.
    */
   readonly setup?: ReplicaSetup;
+  /** What to do when training diverges: see `TrainerOptions.onNonFinite`. */
+  readonly onNonFinite?: NonFiniteOptions;
 }
 
+type ReplicaError = Extract<ReplicaReply, { error: unknown }>['error'];
 type Request = ReplicaRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 /** Copies a split into shared memory once, so every replica thread reads the same pixels without a copy. */
@@ -85,7 +90,11 @@ class ReplicaThread {
   }
 }
 
-function replicaError(e: { name: string; code?: string; message: string }): Error {
+function replicaError(e: ReplicaError): Error {
+  if (e.divergence) {
+    const d = e.divergence;
+    return new DivergenceError(d.step, d.quantity, d.value, d.what);
+  }
   if (e.name === 'TrainerError') return new TrainerError(e.code as never, e.message);
   if (e.name === 'CheckpointError') return new CheckpointError(e.code as never, e.message);
   const error = new Error(e.message);
@@ -154,9 +163,22 @@ export class ParallelTrainer {
   private stepsDone: number;
   private trainMs: number;
   private optimizerBytes: number;
+  private skipped: number;
+  private readonly skipPolicy: boolean;
+  private readonly log: StepLog;
   private disposed = false;
 
-  private constructor(pool: ReplicaPool, info: ReplicaInfo, data: TrainerData) {
+  private constructor(
+    pool: ReplicaPool,
+    info: ReplicaInfo,
+    data: TrainerData,
+    log: StepLog,
+    skipped: number,
+    onNonFinite?: NonFiniteOptions,
+  ) {
+    this.log = log;
+    this.skipPolicy = onNonFinite?.policy === 'skip';
+    this.skipped = skipped;
     this.pool = pool;
     this.info = info;
     this.config = info.config;
@@ -211,10 +233,19 @@ export class ParallelTrainer {
             ...(run.config ? { config: run.config as TrainConfig } : {}),
             ...(run.checkpoint ? { checkpoint: run.checkpoint } : {}),
             ...(run.steps !== undefined ? { steps: run.steps } : {}),
+            ...(options.onNonFinite ? { onNonFinite: options.onNonFinite } : {}),
           }),
         ),
       );
-      return new ParallelTrainer(pool, infos[0] as ReplicaInfo, options.data);
+      const log = run.checkpoint ? StepLog.resume(run.checkpoint) : new StepLog();
+      return new ParallelTrainer(
+        pool,
+        infos[0] as ReplicaInfo,
+        options.data,
+        log,
+        run.checkpoint?.skips?.skippedSteps ?? 0,
+        options.onNonFinite,
+      );
     } catch (error) {
       await pool.stop();
       throw error;
@@ -238,6 +269,16 @@ export class ParallelTrainer {
     return this.info.params;
   }
 
+  /** Every step's loss, time and epoch so far, as `Trainer.history()` gives them. */
+  history(): StepHistory {
+    return this.log.snapshot();
+  }
+
+  /** Updates skipped so far under the 'skip' non-finite policy. */
+  get skippedSteps(): number {
+    return this.skipped;
+  }
+
   /** The bytes one replica's optimizer state holds (each replica holds a full copy). */
   stateBytes(): number {
     return this.optimizerBytes;
@@ -256,12 +297,22 @@ export class ParallelTrainer {
   /** One optimizer step on the next batch, split over the replicas. */
   async trainStep(): Promise<StepRecord> {
     const start = performance.now();
-    const [done] = (await this.all({ kind: 'step' })) as StepDone[];
-    const { record, stateBytes } = done!;
+    let done: StepDone | undefined;
+    try {
+      [done] = (await this.all({ kind: 'step' })) as StepDone[];
+    } catch (error) {
+      // Under 'skip', the replicas gave up on a step whose update they skipped too.
+      if (error instanceof DivergenceError && error.quantity !== 'weights' && this.skipPolicy)
+        this.skipped += 1;
+      throw error;
+    }
+    const { record, stateBytes, skippedSteps } = done!;
     const ms = performance.now() - start;
     this.optimizerBytes = stateBytes;
+    this.skipped = skippedSteps;
     this.stepsDone += 1;
     this.trainMs += ms;
+    this.log.push({ loss: record.loss, msPerStep: ms, epoch: record.epoch });
     return { ...record, msPerStep: ms, elapsedSeconds: this.trainMs / 1000 };
   }
 
@@ -309,10 +360,12 @@ export class ParallelTrainer {
   /** The run's complete state, as `Trainer.checkpoint()` gives it (the replicas hold identical copies). */
   async checkpoint(meta?: Record<string, unknown>): Promise<Checkpoint> {
     this.checkUsable();
-    return (await this.pool.threads[0]!.call({
+    const checkpoint = (await this.pool.threads[0]!.call({
       kind: 'checkpoint',
       ...(meta ? { meta } : {}),
     })) as Checkpoint;
+    // This thread's step times (what `trainStep` reports), not the replica's.
+    return { ...checkpoint, history: this.log.snapshot() };
   }
 
   /** Stops the replica threads. */

@@ -1,6 +1,8 @@
 import type { ImageSplit } from '@gradsign/datasets';
 import type { Checkpoint } from '../checkpoint.js';
 import type { TrainConfig } from '../config.js';
+import type { DivergedQuantity } from '../errors.js';
+import type { NonFiniteOptions } from '../nonfinite.js';
 import type { StepRecord } from '../trainer.js';
 
 /** Messages from the thread that drives a data-parallel run to each replica thread. */
@@ -16,6 +18,7 @@ export type ReplicaRequest =
       readonly config?: TrainConfig;
       readonly checkpoint?: Checkpoint;
       readonly steps?: number;
+      readonly onNonFinite?: NonFiniteOptions;
     }
   | { readonly kind: 'step'; readonly id: number }
   | {
@@ -49,6 +52,8 @@ export interface EvalPart {
 export interface StepDone {
   readonly record: StepRecord;
   readonly stateBytes: number;
+  /** Updates skipped so far under the 'skip' non-finite policy. */
+  readonly skippedSteps: number;
 }
 
 export type ReplicaResult = ReplicaInfo | StepDone | EvalPart | Checkpoint;
@@ -58,5 +63,11 @@ export type ReplicaReply =
   | { readonly id: number; readonly ok: ReplicaResult }
   | {
       readonly id: number;
-      readonly error: { readonly name: string; readonly code?: string; readonly message: string };
+      readonly error: {
+        readonly name: string;
+        readonly code?: string;
+        readonly message: string;
+        /** For a `DivergenceError`: where and what went non-finite. */
+        readonly divergence?: { step: number; quantity: DivergedQuantity; value: number; what: string };
+      };
     };

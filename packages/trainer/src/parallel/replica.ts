@@ -1,5 +1,5 @@
 import { subset } from '@gradsign/datasets';
-import { CheckpointError, TrainerError } from '../errors.js';
+import { CheckpointError, DivergenceError, TrainerError } from '../errors.js';
 import { Trainer } from '../trainer.js';
 import { SharedReplicaGroup } from './group.js';
 import type { ReplicaReply, ReplicaRequest, ReplicaResult } from './protocol.js';
@@ -24,8 +24,14 @@ export function createReplica(): (request: ReplicaRequest) => Promise<ReplicaRep
               data,
               replica: group,
               ...(request.steps !== undefined ? { steps: request.steps } : {}),
+              ...(request.onNonFinite ? { onNonFinite: request.onNonFinite } : {}),
             })
-          : Trainer.create({ config: request.config ?? {}, data, replica: group });
+          : Trainer.create({
+              config: request.config ?? {},
+              data,
+              replica: group,
+              ...(request.onNonFinite ? { onNonFinite: request.onNonFinite } : {}),
+            });
         return {
           config: trainer.config,
           step: trainer.step,
@@ -37,7 +43,7 @@ export function createReplica(): (request: ReplicaRequest) => Promise<ReplicaRep
       }
       case 'step': {
         const record = await started().trainStep();
-        return { record, stateBytes: started().stateBytes() };
+        return { record, stateBytes: started().stateBytes(), skippedSteps: started().skippedSteps };
       }
       case 'evaluate': {
         const part = subset(request.split, request.count, request.start);
@@ -55,10 +61,27 @@ export function createReplica(): (request: ReplicaRequest) => Promise<ReplicaRep
         return { id: request.id, ok: await handle(request) };
       } catch (error) {
         const e = error as Error & { code?: string };
-        const code = e instanceof TrainerError || e instanceof CheckpointError ? e.code : undefined;
+        const code =
+          e instanceof TrainerError || e instanceof CheckpointError || e instanceof DivergenceError
+            ? e.code
+            : undefined;
+        const divergence =
+          e instanceof DivergenceError
+            ? {
+                step: e.step,
+                quantity: e.quantity,
+                value: e.value,
+                what: e.message.replace(/^diverged at step \d+: /, ''),
+              }
+            : undefined;
         return {
           id: request.id,
-          error: { name: e.name ?? 'Error', message: e.message ?? String(error), ...(code ? { code } : {}) },
+          error: {
+            name: e.name ?? 'Error',
+            message: e.message ?? String(error),
+            ...(code ? { code } : {}),
+            ...(divergence ? { divergence } : {}),
+          },
         };
       }
     });
