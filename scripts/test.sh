@@ -18,4 +18,8 @@ printf '\033[1m[test]\033[0m the optimizer generator\n'
 bash scripts/check-generator.sh
 printf '\033[1m[test]\033[0m packed packages installed outside the workspace\n'
 bash scripts/check-consumers.sh
+printf '\033[1m[test]\033[0m the release: changeset version in a temporary copy, manifests, README links\n'
+bash scripts/check-release.sh
+printf '\033[1m[test]\033[0m API reference (typedoc, undocumented exports fail)\n'
+pnpm docs
 node scripts/test-summary.mjs

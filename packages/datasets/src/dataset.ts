@@ -247,7 +247,7 @@ export class Dataset {
     };
   }
 
-  /** Continues from a cursor taken with {@link cursor} on a dataset of the same size and shuffle setting. */
+  /** Continues from a cursor taken with {@link Dataset.cursor | `cursor()`} on a dataset of the same size and shuffle setting. */
   restore(cursor: DataCursor): void {
     const bad = (problem: string): never => {
       throw new DatasetError('BAD_CURSOR', this.split.name, `cannot restore data cursor: ${problem}`);
