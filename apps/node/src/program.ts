@@ -28,6 +28,7 @@ import {
 } from '@gradsign/trainer';
 import { loadCheckpoint, ParallelTrainer, saveCheckpoint } from '@gradsign/trainer/node';
 import * as tf from '@tensorflow/tfjs-core';
+import { SweepQueueError } from '@gradsign/sweep-queue';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
 import { type RunOutput, runJson, summaryJson, writeOutputs } from './output.js';
@@ -42,6 +43,16 @@ import {
   type Workers,
   workers,
 } from './parse.js';
+import {
+  addSubmitOptions,
+  addSweepQueueActions,
+  isQueued,
+  queuedSweep,
+  queueErrorCode,
+  type ReportOptions,
+  type Reporter,
+} from './commands/queue.js';
+import { addWorkerCommand } from './commands/worker.js';
 import { formatDuration, RunProgress } from './progress.js';
 
 export interface Io {
@@ -77,7 +88,7 @@ interface RunOptions extends CommonOptions {
   resume?: string;
 }
 
-interface SweepOptions extends CommonOptions {
+interface SweepOptions extends CommonOptions, Partial<import('./commands/queue.js').SubmitOptions> {
   optimizers: string[];
   lrs?: LrGrid;
   seeds: number;
@@ -486,6 +497,20 @@ async function sweepCommand(ctx: Context, opts: SweepOptions, kind: 'sweep' | 'c
   const plan = sweepPlan({ optimizers: opts.optimizers, learningRates, seeds, base });
   const backend = await ctx.backend();
   const data = await ctx.data();
+  if (isQueued(opts)) {
+    const { trainLimit, testLimit, evalBatch } = opts;
+    const planned = {
+      kind,
+      plan,
+      base,
+      backend,
+      workers: ctx.workerCount(backend),
+      trainLimit,
+      testLimit,
+      evalBatch,
+    };
+    return queuedSweep(ctx, opts as Parameters<typeof queuedSweep>[1], planned, reportSweep);
+  }
   ctx.info(
     `${kind}: ${plan.length} run${plan.length === 1 ? '' : 's'} of ${opts.steps} steps (${opts.model}, batch ${opts.batch}, ` +
       `${data.train.count} training / ${data.test!.count} test images)`,
@@ -549,6 +574,18 @@ async function sweepCommand(ctx: Context, opts: SweepOptions, kind: 'sweep' | 'c
     ctx.unlisten();
   }
   const wallSeconds = (performance.now() - start) / 1000;
+  return reportSweep(ctx, opts, kind, outputs, plan.length, wallSeconds);
+}
+
+/** The end of a sweep, local or queued: the summaries (tables or JSON lines), the --out files, the exit code. */
+async function reportSweep(
+  ctx: Reporter,
+  opts: ReportOptions,
+  kind: 'sweep' | 'compare',
+  outputs: RunOutput[],
+  planned: number,
+  wallSeconds: number,
+): Promise<number> {
   const finished = outputs.filter((o) => !o.result.stopped);
   const summaries = summarize(finished.map((o) => o.result));
   if (opts.json) {
@@ -557,7 +594,7 @@ async function sweepCommand(ctx: Context, opts: SweepOptions, kind: 'sweep' | 'c
       type: 'done',
       kind,
       runs: finished.length,
-      planned: plan.length,
+      planned,
       wallSeconds: Math.round(wallSeconds * 1000) / 1000,
     });
   } else if (summaries.length > 0) {
@@ -579,7 +616,7 @@ async function sweepCommand(ctx: Context, opts: SweepOptions, kind: 'sweep' | 'c
     ctx.info(`wrote ${files.length} files to ${opts.out}`);
   }
   if (ctx.signal.aborted) {
-    ctx.io.stderr.write(`stopped after ${finished.length} of ${plan.length} runs\n`);
+    ctx.io.stderr.write(`stopped after ${finished.length} of ${planned} runs\n`);
     return EXIT_INTERRUPTED;
   }
   return EXIT_OK;
@@ -616,24 +653,26 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
   );
 
   const sweepLike = (name: 'sweep' | 'compare', description: string, defaultSeeds: number) =>
-    addCommon(
-      program
-        .command(name)
-        .description(description)
-        .option('--optimizers <list>', 'comma-separated optimizers', nameList, ['gradsign', 'adam', 'sgd'])
-        .option(
-          '--lrs <list>',
-          name === 'sweep'
-            ? "learning rates for every optimizer ('0.001,0.01') or one ('sgd=0.01,0.1'), repeatable; " +
-                'default: the reference grid'
-            : "override the published learning rates ('0.001' or 'adam=0.001'), repeatable",
-          lrGrid,
-        )
-        .option('--seeds <n>', 'number of seeds per setting', integerAtLeast(1), defaultSeeds)
-        .option('--first-seed <n>', 'first seed (seeds are first-seed … first-seed + n − 1)', integer, 0),
+    addSubmitOptions(
+      addCommon(
+        program
+          .command(name)
+          .description(description)
+          .option('--optimizers <list>', 'comma-separated optimizers', nameList, ['gradsign', 'adam', 'sgd'])
+          .option(
+            '--lrs <list>',
+            name === 'sweep'
+              ? "learning rates for every optimizer ('0.001,0.01') or one ('sgd=0.01,0.1'), repeatable; " +
+                  'default: the reference grid'
+              : "override the published learning rates ('0.001' or 'adam=0.001'), repeatable",
+            lrGrid,
+          )
+          .option('--seeds <n>', 'number of seeds per setting', integerAtLeast(1), defaultSeeds)
+          .option('--first-seed <n>', 'first seed (seeds are first-seed … first-seed + n − 1)', integer, 0),
+      ),
     ).action(async (opts: SweepOptions) => done(await sweepCommand(new Context(io, opts), opts, name)));
 
-  sweepLike(
+  const sweepCommandTree = sweepLike(
     'sweep',
     'learning-rate sweep per optimizer over seeds; reports the best learning rate of each (reference grid by default)',
     1,
@@ -643,6 +682,15 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     'the reference experiment: GradSign (0.003), Adam (0.003) and SGD (0.03), with mean ± sd over seeds',
     1,
   );
+  // Queued sweeps: `sweep status|collect <id>` and `worker`.
+  addSweepQueueActions(
+    sweepCommandTree,
+    (opts) => new Context(io, opts as CommonOptions),
+    reportSweep,
+    done,
+    (opts: SweepOptions) => sweepCommand(new Context(io, opts), opts, 'sweep'),
+  );
+  addWorkerCommand(program, io, done);
   return program;
 }
 
@@ -666,6 +714,10 @@ export async function main(argv: readonly string[], io: Io = process): Promise<n
       return EXIT_USAGE;
     }
     const message = (error as Error).message;
+    if (error instanceof SweepQueueError) {
+      io.stderr.write(`error: ${message}\n`);
+      return queueErrorCode(error);
+    }
     if (error instanceof UsageError) {
       io.stderr.write(`error: ${message}\n(run with --help for usage)\n`);
       return EXIT_USAGE;

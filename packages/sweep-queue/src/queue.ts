@@ -210,11 +210,13 @@ export class SweepQueue {
       yield status;
       if (status.queued + status.running === 0 || options.signal?.aborted) return;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, options.intervalMs ?? 1000);
-        options.signal?.addEventListener('abort', () => {
+        const done = () => {
           clearTimeout(timer);
+          options.signal?.removeEventListener('abort', done);
           resolve();
-        });
+        };
+        const timer = setTimeout(done, options.intervalMs ?? 1000);
+        options.signal?.addEventListener('abort', done, { once: true });
       });
     }
   }

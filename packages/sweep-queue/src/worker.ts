@@ -65,6 +65,8 @@ export interface SweepWorker {
   /** Resolves when the worker has stopped: 'closed', 'max-runs', 'idle'; rejects when Redis is lost. */
   readonly stopped: Promise<'closed' | 'max-runs' | 'idle'>;
   readonly id: string;
+  /** Runs in progress (from before their preparation). */
+  readonly active: number;
 }
 
 /** A run that cannot succeed by being retried (bad payload, a config the trainer refuses, divergence). */
@@ -256,5 +258,12 @@ export async function startSweepWorker(options: SweepWorkerOptions = {}): Promis
   await worker.waitUntilReady().catch((error: unknown) => {
     throw connectionError(target, error);
   });
-  return { id, stopped, close: () => stop('closed', true) };
+  return {
+    id,
+    stopped,
+    close: () => stop('closed', true),
+    get active() {
+      return active;
+    },
+  };
 }
