@@ -5,6 +5,7 @@ export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 bash scripts/ensure-chromium.sh
+bash scripts/ensure-redis.sh
 printf '\033[1m[test]\033[0m lint\n'
 pnpm lint
 printf '\033[1m[test]\033[0m typecheck\n'
