@@ -37,6 +37,34 @@ async function removeStaleTemps(path: string): Promise<void> {
 }
 
 /**
+ * Why a write of `path` failed, naming `path` and its directory, never the temp file (Node's own messages
+ * name the file of the failing call, which is the temp file or the rename's source).
+ */
+function writeProblem(error: unknown, path: string, temp: string): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const dir = dirname(path);
+  switch (code) {
+    case 'ENOENT':
+      return `directory ${dir} does not exist`;
+    case 'ENOTDIR':
+      return `${dir} is not a directory`;
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied in directory ${dir}`;
+    case 'EROFS':
+      return `directory ${dir} is on a read-only file system`;
+    case 'EISDIR':
+      return 'it is a directory';
+    case 'ENOSPC':
+      return 'no space left on device';
+    case 'EDQUOT':
+      return 'disk quota exceeded';
+    default:
+      return (error as Error).message.split(temp).join(path);
+  }
+}
+
+/**
  * Writes `bytes` to `path` so that `path` always holds either its old content or all of the new: the bytes go to
  * a temp file in the same directory, which is fsynced, then renamed over `path` (atomic on POSIX file systems);
  * the directory is fsynced last so the rename survives a crash.
@@ -58,7 +86,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
     await rename(temp, target);
   } catch (error) {
     await unlink(temp).catch(() => {});
-    throw new CheckpointError('io', `${path}: cannot write checkpoint: ${(error as Error).message}`);
+    throw new CheckpointError('io', `${path}: cannot write checkpoint: ${writeProblem(error, path, temp)}`);
   }
   try {
     const dir = await open(dirname(target), 'r');
