@@ -6,6 +6,14 @@ export class UsageError extends Error {
   }
 }
 
+/** A run that cannot go on, for a reason the message gives in full: reported without a stack, exit code 1. */
+export class CliFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliFailure';
+  }
+}
+
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;

@@ -1,10 +1,24 @@
 import { InvalidArgumentError } from 'commander';
 
+/**
+ * Plain decimal notation with an optional sign, fraction and exponent: `3`, `-2`, `0.003`, `.5`, `3e-3`, `1E+4`.
+ * Anything else — hex, binary or octal prefixes, `_` separators, spaces, `Infinity`, `NaN`, the empty string —
+ * does not match, although JavaScript's `Number()` accepts most of them.
+ */
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** The number that `text` denotes in decimal notation, or undefined when `text` is not a decimal number. */
+export function parseDecimal(text: string): number | undefined {
+  return DECIMAL.test(text) ? Number(text) : undefined;
+}
+
 /** A finite number > 0 (learning rates). */
 export function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
-    throw new InvalidArgumentError(`'${value}' is not a positive number (e.g. 0.003 or 3e-3).`);
+  const n = parseDecimal(value);
+  if (n === undefined || !Number.isFinite(n) || n <= 0) {
+    throw new InvalidArgumentError(
+      `'${value}' is not a positive number (write it in decimal, e.g. 0.003 or 3e-3).`,
+    );
   }
   return n;
 }
@@ -12,8 +26,8 @@ export function positiveNumber(value: string): number {
 /** An integer ≥ `min`. */
 export function integerAtLeast(min: number): (value: string) => number {
   return (value) => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isSafeInteger(n) || n < min) {
+    const n = parseDecimal(value);
+    if (n === undefined || !Number.isSafeInteger(n) || n < min) {
       throw new InvalidArgumentError(`'${value}' is not an integer >= ${min}.`);
     }
     return n;
@@ -22,8 +36,8 @@ export function integerAtLeast(min: number): (value: string) => number {
 
 /** Any integer (seeds). */
 export function integer(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isSafeInteger(n))
+  const n = parseDecimal(value);
+  if (n === undefined || !Number.isSafeInteger(n))
     throw new InvalidArgumentError(`'${value}' is not an integer.`);
   return n;
 }
@@ -38,12 +52,14 @@ export function nameList(value: string): string[] {
   return names;
 }
 
-function numberList(value: string, what: string): number[] {
-  const parts = value.split(',').map((s) => s.trim());
-  return parts.map((p) => {
-    const n = Number(p);
-    if (p === '' || !Number.isFinite(n) || n <= 0) {
-      throw new InvalidArgumentError(`'${p}' in '${value}' is not a positive ${what}.`);
+/** 'a,b,c' (spaces after commas allowed) → positive numbers; `typed` is the whole argument, quoted in errors. */
+function numberList(list: string, typed: string, what: string): number[] {
+  return list.split(',').map((part) => {
+    const p = part.trim();
+    if (p === '') throw new InvalidArgumentError(`'${typed}' has an empty ${what} (e.g. 0.001,0.01).`);
+    const n = parseDecimal(p);
+    if (n === undefined || !Number.isFinite(n) || n <= 0) {
+      throw new InvalidArgumentError(`'${p}' in '${typed}' is not a positive ${what}.`);
     }
     return n;
   });
@@ -62,11 +78,11 @@ export function lrGrid(value: string, previous: LrGrid | undefined): LrGrid {
   };
   const eq = value.indexOf('=');
   if (eq === -1) {
-    grid.all = numberList(value, 'learning rate');
+    grid.all = numberList(value, value, 'learning rate');
   } else {
     const name = value.slice(0, eq).trim().toLowerCase();
     if (!name) throw new InvalidArgumentError(`'${value}' needs an optimizer name before '='.`);
-    grid.byOptimizer[name] = numberList(value.slice(eq + 1), 'learning rate');
+    grid.byOptimizer[name] = numberList(value.slice(eq + 1), value, 'learning rate');
   }
   return grid;
 }
@@ -79,9 +95,14 @@ export function optimizerOption(value: string, previous: Record<string, unknown>
   const raw = value.slice(eq + 1).trim();
   if (key === 'learningRate' || key === 'lr')
     throw new InvalidArgumentError('set the learning rate with --lr.');
+  if (raw === '')
+    throw new InvalidArgumentError(`'${value}' has no value after '=' (e.g. --opt momentum=0.9).`);
   let parsed: unknown = raw;
   if (raw === 'true' || raw === 'false') parsed = raw === 'true';
-  else if (raw !== '' && Number.isFinite(Number(raw))) parsed = Number(raw);
+  else {
+    const n = parseDecimal(raw);
+    if (n !== undefined && Number.isFinite(n)) parsed = n;
+  }
   return { ...previous, [key]: parsed };
 }
 
@@ -90,8 +111,8 @@ export type Workers = number | 'auto';
 
 export function workers(value: string): Workers {
   if (value.trim().toLowerCase() === 'auto') return 'auto';
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isSafeInteger(n) || n < 1 || n > 64)
+  const n = parseDecimal(value);
+  if (n === undefined || !Number.isSafeInteger(n) || n < 1 || n > 64)
     throw new InvalidArgumentError(`'${value}' is not 'auto' or a thread count from 1 to 64.`);
   return n;
 }

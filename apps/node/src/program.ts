@@ -30,7 +30,7 @@ import { loadCheckpoint, ParallelTrainer, saveCheckpoint } from '@gradsign/train
 import * as tf from '@tensorflow/tfjs-core';
 import { SweepQueueError } from '@gradsign/sweep-queue';
 import { Command, CommanderError, Option } from 'commander';
-import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
+import { CliFailure, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
 import { type RunOutput, runJson, summaryJson, writeOutputs } from './output.js';
 import {
   integer,
@@ -54,6 +54,7 @@ import {
 } from './commands/queue.js';
 import { addWorkerCommand } from './commands/worker.js';
 import { formatDuration, RunProgress } from './progress.js';
+import { checkCheckpointFile, checkDistinct, checkOutputDir } from './validate-paths.js';
 
 export interface Io {
   readonly stdout: NodeJS.WritableStream;
@@ -112,7 +113,7 @@ function addCommon(cmd: Command): Command {
     .addOption(
       new Option(
         '--backend <name>',
-        'TensorFlow.js backend (auto: tensorflow, then wasm, then cpu); a named one that cannot run here falls back, saying why',
+        'TensorFlow.js backend (auto: tensorflow, then wasm, then cpu, the first that works); a named one is used, or the command fails saying why',
       )
         .choices(BACKENDS)
         .default('auto'),
@@ -229,14 +230,22 @@ class Context {
   async backend(): Promise<string> {
     tf.env().set('PROD', true); // silences tfjs's "install tfjs-node" banner
     const preference = this.options.backend;
-    // A named backend is tried first; if it cannot run here, selection falls back (auto order) and says why.
-    const selection = await selectBackend(preference, {
-      onLog: (level, message) => {
-        if (level === 'warn') this.io.stderr.write(`${message}\n`);
-        else this.info(message);
-      },
-    });
-    return selection.backend;
+    // 'auto' falls back in order; a named backend is that backend or a failure (a list of one does not fall back).
+    try {
+      const selection = await selectBackend(preference === 'auto' ? 'auto' : [preference], {
+        onLog: (level, message) => {
+          if (level === 'warn' && preference === 'auto') this.io.stderr.write(`${message}\n`);
+          else this.info(message);
+        },
+      });
+      return selection.backend;
+    } catch (error) {
+      if (!(error instanceof BackendSelectionError) || preference === 'auto') throw error;
+      const reason = error.attempts[0]?.reason ?? 'failed';
+      throw new CliFailure(
+        `--backend ${preference} cannot run here: ${reason} (--backend auto uses the first backend that works)`,
+      );
+    }
   }
 
   /** Replica threads for the runs: `--workers`, with auto resolved for `backend`. */
@@ -278,12 +287,27 @@ class Context {
   ): Promise<TrainerData> {
     const dataDir = overrides.dataDir ?? this.options.dataDir;
     const mnist = await loadMnist(dataDir ? { dir: dataDir } : {});
-    const limit = (split: ImageSplit, n: number | undefined) =>
-      n && n < split.count ? subset(split, n) : split;
-    return {
-      train: limit(mnist.train, overrides.trainLimit ?? this.options.trainLimit),
-      test: limit(mnist.test, overrides.testLimit ?? this.options.testLimit),
+    const limit = (split: ImageSplit, n: number | undefined, flag: string, name: string) => {
+      if (n === undefined) return split;
+      if (n > split.count) {
+        throw new UsageError(`${flag} ${n} is more than the ${split.count} images of the ${name} split`);
+      }
+      return n < split.count ? subset(split, n) : split;
     };
+    return {
+      train: limit(mnist.train, overrides.trainLimit ?? this.options.trainLimit, '--train-limit', 'training'),
+      test: limit(mnist.test, overrides.testLimit ?? this.options.testLimit, '--test-limit', 'test'),
+    };
+  }
+
+  /** A batch must fit in the training split (a larger one would repeat images within a step). */
+  checkBatch(batch: number, data: TrainerData): void {
+    if (batch > data.train.count) {
+      throw new UsageError(
+        `--batch ${batch} is larger than the training split (${data.train.count} images); ` +
+          `use --batch ${data.train.count} or less`,
+      );
+    }
   }
 
   evalProgress(label: string): (done: number, total: number) => void {
@@ -340,6 +364,12 @@ function mergeResumeConfig(ckpt: Checkpoint, opts: RunOptions, cmd: Command): Tr
   }
   if (given('opt'))
     throw new UsageError('--opt cannot change a resumed run; the checkpoint holds its options');
+  const savedLimit = (ckpt.meta?.data as { trainLimit?: number } | undefined)?.trainLimit;
+  if (given('trainLimit') && opts.trainLimit !== savedLimit) {
+    throw new UsageError(
+      `--train-limit ${opts.trainLimit} does not match the checkpoint (${savedLimit ?? 'no limit'}); omit it when resuming`,
+    );
+  }
   const steps = given('steps') ? opts.steps : ckpt.config.steps;
   if (steps < ckpt.step) {
     throw new UsageError(
@@ -350,8 +380,15 @@ function mergeResumeConfig(ckpt: Checkpoint, opts: RunOptions, cmd: Command): Tr
 }
 
 async function runCommand(ctx: Context, opts: RunOptions, cmd: Command): Promise<number> {
+  checkDistinct(opts.out, opts.checkpoint ?? opts.resume, opts.checkpoint ? '--checkpoint' : '--resume');
+  if (opts.out) await checkOutputDir('--out', opts.out);
+  if (opts.checkpoint) await checkCheckpointFile('--checkpoint', opts.checkpoint, { mustBeCheckpoint: true });
   await loadOptimizerPackages(opts.optimizerPackage);
   const checkpoint = opts.resume ? await loadCheckpoint(opts.resume) : undefined;
+  // Without --checkpoint, a resumed run keeps checkpointing to the file it resumed from.
+  if (opts.resume && !opts.checkpoint) {
+    await checkCheckpointFile('--resume', opts.resume, { mustBeCheckpoint: false });
+  }
   const dataMeta = (checkpoint?.meta?.data ?? {}) as {
     dataDir?: string;
     trainLimit?: number;
@@ -360,7 +397,14 @@ async function runCommand(ctx: Context, opts: RunOptions, cmd: Command): Promise
   let config: TrainConfig;
   if (checkpoint) {
     config = mergeResumeConfig(checkpoint, opts, cmd);
-    await ensureOptimizer(config.optimizer);
+    await ensureOptimizer(config.optimizer).catch((error: unknown) => {
+      if (!(error instanceof UsageError)) throw error;
+      throw new CheckpointError(
+        'incompatible',
+        `${opts.resume}: the checkpoint was written with optimizer '${config.optimizer}', which is not available here: ` +
+          error.message.replace(/^unknown optimizer '[^']*'; /, ''),
+      );
+    });
   } else {
     await ensureOptimizer(opts.optimizer);
     config = resolveConfig({
@@ -381,13 +425,14 @@ async function runCommand(ctx: Context, opts: RunOptions, cmd: Command): Promise
       : {}),
     ...((opts.testLimit ?? dataMeta.testLimit) ? { testLimit: opts.testLimit ?? dataMeta.testLimit } : {}),
   };
+  const data = await ctx.data(dataChoice);
+  ctx.checkBatch(config.batchSize, data);
   const backend = await ctx.backend();
   if (checkpoint && checkpoint.backend !== backend) {
     ctx.io.stderr.write(
       `note: the checkpoint was written on ${checkpoint.backend}; continuing on ${backend} is not bit-identical\n`,
     );
   }
-  const data = await ctx.data(dataChoice);
   const start = performance.now();
   const trainer = await ctx.trainer(
     backend,
@@ -484,6 +529,7 @@ function learningRatesFor(opts: SweepOptions, kind: 'sweep' | 'compare'): Record
 }
 
 async function sweepCommand(ctx: Context, opts: SweepOptions, kind: 'sweep' | 'compare'): Promise<number> {
+  if (opts.out) await checkOutputDir('--out', opts.out);
   await loadOptimizerPackages(opts.optimizerPackage);
   for (const name of opts.optimizers) await ensureOptimizer(name);
   const seeds = Array.from({ length: opts.seeds }, (_, i) => opts.firstSeed + i);
@@ -495,8 +541,9 @@ async function sweepCommand(ctx: Context, opts: SweepOptions, kind: 'sweep' | 'c
     ...(opts.opt ? { optimizerConfig: opts.opt } : {}),
   };
   const plan = sweepPlan({ optimizers: opts.optimizers, learningRates, seeds, base });
-  const backend = await ctx.backend();
   const data = await ctx.data();
+  ctx.checkBatch(opts.batch, data);
+  const backend = await ctx.backend();
   if (isQueued(opts)) {
     const { trainLimit, testLimit, evalBatch } = opts;
     const planned = {
@@ -627,6 +674,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
   const program = new Command('gradsign')
     .description('Train, sweep and compare memory-light optimizers on MNIST with TensorFlow.js.')
     .version(version())
+    .option('--debug', 'print the stack trace of an error (any command)')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
@@ -714,6 +762,8 @@ export async function main(argv: readonly string[], io: Io = process): Promise<n
       return EXIT_USAGE;
     }
     const message = (error as Error).message;
+    // Every error is reported by its message; the stack (for bug reports) only with --debug.
+    if (program.opts().debug) io.stderr.write(`${(error as Error).stack ?? message}\n`);
     if (error instanceof SweepQueueError) {
       io.stderr.write(`error: ${message}\n`);
       return queueErrorCode(error);
@@ -723,6 +773,7 @@ export async function main(argv: readonly string[], io: Io = process): Promise<n
       return EXIT_USAGE;
     }
     if (
+      error instanceof CliFailure ||
       error instanceof CheckpointError ||
       error instanceof DatasetError ||
       error instanceof BackendSelectionError ||
@@ -732,7 +783,9 @@ export async function main(argv: readonly string[], io: Io = process): Promise<n
       io.stderr.write(`error: ${message}\n`);
       return error instanceof OptimizerError && error.code === 'invalid-config' ? EXIT_USAGE : EXIT_FAILURE;
     }
-    io.stderr.write(`error: ${(error as Error).stack ?? message}\n`);
+    io.stderr.write(
+      `error: ${message}${program.opts().debug ? '' : ' (run with --debug for the stack trace)'}\n`,
+    );
     return EXIT_FAILURE;
   }
 }

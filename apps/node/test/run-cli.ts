@@ -18,9 +18,17 @@ export interface CliResult {
 /** Runs `node dist/cli.js ...args` with plain node (stdio piped, so not a TTY). */
 export function runCli(
   args: string[],
-  options: { onStderr?: (text: string, child: ChildProcess) => void; timeoutMs?: number } = {},
+  options: {
+    onStderr?: (text: string, child: ChildProcess) => void;
+    timeoutMs?: number;
+    /** Run as this user (needs root): permission checks do not apply to root. */
+    user?: { uid: number; gid: number };
+  } = {},
 ) {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cli, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...options.user,
+  });
   // Never leave a child behind when a test fails or hangs.
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 90_000);
   let stdout = '';

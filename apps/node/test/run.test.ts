@@ -109,12 +109,15 @@ describe('gradsign run', () => {
     expect(jsonLines(resumed.stdout)[0]).toMatchObject({ workers: 1, steps: 45, resumedFrom: 40 });
   });
 
-  test('--backend tensorflow, which cannot load here, falls back, says why, and the run completes', async () => {
-    const r = await runCli(['run', ...tiny, '--steps', '5', '--backend', 'tensorflow', '--json']);
-    expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/tensorflow/);
-    expect(r.stderr).toMatch(/tfjs-node/);
-    const [line] = jsonLines(r.stdout);
+  test('--backend tensorflow, which cannot load here, fails saying why; --backend auto falls back and completes', async () => {
+    const named = await runCli(['run', ...tiny, '--steps', '5', '--backend', 'tensorflow', '--json']);
+    expect(named.code).toBe(1);
+    expect(named.stderr).toMatch(/error: --backend tensorflow cannot run here: .*tfjs-node.*--backend auto/);
+    expect(named.stdout).toBe('');
+    const auto = await runCli(['run', ...tiny, '--steps', '5', '--backend', 'auto', '--json']);
+    expect(auto.code).toBe(0);
+    expect(auto.stderr).toMatch(/tensorflow not used: .*tfjs-node.*; trying wasm/);
+    const [line] = jsonLines(auto.stdout);
     expect(['wasm', 'cpu']).toContain(line!.backend);
     expect(line!.steps).toBe(5);
   });
