@@ -76,12 +76,12 @@ describe('gradsign sweep --queue with gradsign worker', () => {
     expect(again.stdout()).not.toMatch(/started/);
   });
 
-  test('a worker killed with SIGKILL mid-run: another resumes from its checkpoint, same result; --detach then collect', async () => {
+  test('a worker killed with SIGKILL mid-run and one stopped with SIGTERM: others resume from their checkpoints, same result; --detach then collect', async () => {
     const plan = [
       'sweep',
       ...small,
       '--steps',
-      '60',
+      '80',
       '--optimizers',
       'adam',
       '--lrs',
@@ -110,16 +110,24 @@ describe('gradsign sweep --queue with gradsign worker', () => {
       expect(first.stdout()).not.toMatch(/finished/);
       const status = await runCli(['sweep', 'status', '--queue', ...queue, id]);
       expect(status.stdout).toMatch(/1 runs: 0 done, (1 running|0 running, 1 queued)/);
-      expect(status.stdout).toMatch(/checkpoint at step \d+\/60/);
+      expect(status.stdout).toMatch(/checkpoint at step \d+\/80/);
 
-      const second = start(['worker', '--queue', ...queue, ...fastRecovery, '--max-runs', '1']);
-      await second.exited;
+      // A second worker resumes it from that checkpoint; SIGTERM makes it checkpoint, requeue and exit cleanly.
+      const second = start(['worker', '--queue', ...queue, ...fastRecovery]);
+      await second.waitFor(/resumed at step \d+/);
       const resumedAt = Number(/resumed at step (\d+)/.exec(second.stdout())?.[1]);
       expect(resumedAt).toBeGreaterThanOrEqual(step);
       expect(resumedAt % 5).toBe(0);
-      expect(resumedAt).toBeLessThan(60);
-      expect(second.stdout()).toMatch(/^finished .*test accuracy/m);
-      expect(second.stdout()).not.toMatch(/already recorded/);
+      second.child.kill('SIGTERM');
+      expect((await second.exited).code).toBe(0);
+      const requeuedAt = Number(/requeued .* at step (\d+)/.exec(second.stdout())?.[1]);
+      expect(requeuedAt).toBeGreaterThanOrEqual(resumedAt);
+
+      const third = start(['worker', '--queue', ...queue, ...fastRecovery, '--max-runs', '1']);
+      await third.exited;
+      expect(third.stdout()).toMatch(new RegExp(`resumed at step ${requeuedAt}\\b`));
+      expect(third.stdout()).toMatch(/^finished .*test accuracy/m);
+      expect(third.stdout()).not.toMatch(/already recorded/);
     } finally {
       await client.close();
     }
@@ -128,7 +136,7 @@ describe('gradsign sweep --queue with gradsign worker', () => {
     const local = await runCli([...plan, '--json']);
     expect(comparable(collected.stdout)).toEqual(comparable(local.stdout));
     const run = comparable(collected.stdout)[0]!;
-    expect(run).toMatchObject({ type: 'run', steps: 60, stopped: false });
+    expect(run).toMatchObject({ type: 'run', steps: 80, stopped: false });
   });
 });
 
