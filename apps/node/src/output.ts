@@ -46,6 +46,11 @@ export function runJson(run: RunOutput, extra: Record<string, unknown> = {}) {
     params: r.params,
     finalTrainLoss: r.finalTrainLoss,
     stopped: r.stopped,
+    /** Present when the run diverged: `{ step, quantity, message }` (test metrics are then null). */
+    ...(r.diverged ? { diverged: r.diverged } : {}),
+    ...(r.skippedSteps ? { skippedSteps: r.skippedSteps } : {}),
+    /** Present when the losses start after step 1 (resumed from a checkpoint without the step history). */
+    ...(r.historyFrom !== undefined ? { historyFrom: r.historyFrom } : {}),
     /** The process's peak resident set so far (for a sweep, the largest of all its runs so far). */
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     ...(r.config.optimizerConfig ? { optimizerConfig: r.config.optimizerConfig } : {}),
@@ -83,8 +88,10 @@ interface Point {
 }
 
 function points(run: RunOutput, series: string, smoothed: boolean): Point[] {
-  const steps = run.records.map((r) => r.step);
-  const raw = run.records.map((r) => Math.max(r.loss, 1e-6));
+  // Steps whose loss is not finite (skipped updates) have no point on a log scale.
+  const records = run.records.filter((r) => Number.isFinite(r.loss));
+  const steps = records.map((r) => r.step);
+  const raw = records.map((r) => Math.max(r.loss, 1e-6));
   const window = Math.max(1, Math.min(25, Math.floor(raw.length / 10)));
   const values = smoothed ? smooth(raw, window) : raw;
   const optimizer = displayName(run.result.config.optimizer);
@@ -199,7 +206,7 @@ export async function writeOutputs(
   );
   const byOptimizer = new Map<string, RunOutput[]>();
   for (const run of runs) {
-    if (run.records.length === 0) continue;
+    if (!run.records.some((r) => Number.isFinite(r.loss))) continue;
     const name = run.result.config.optimizer;
     byOptimizer.set(name, [...(byOptimizer.get(name) ?? []), run]);
   }
@@ -227,18 +234,21 @@ export function summaryJson(s: OptimizerSummary) {
     type: 'summary',
     optimizer: s.optimizer,
     bestLr: s.best.learningRate,
-    accuracyMean: s.best.mean,
+    accuracyMean: Number.isFinite(s.best.mean) ? s.best.mean : null,
     accuracySd: Number.isFinite(s.best.sd) ? s.best.sd : null,
     seeds: s.best.seeds,
     accuracies: s.best.accuracies,
+    /** Runs of the best learning rate that diverged (never part of the mean). */
+    diverged: s.best.diverged,
     msPerStep: round(s.best.msPerStep, 2),
     stateBytes: s.best.stateBytes,
     grid: s.grid.map((g) => ({
       lr: g.learningRate,
-      accuracyMean: g.mean,
+      accuracyMean: Number.isFinite(g.mean) ? g.mean : null,
       accuracySd: Number.isFinite(g.sd) ? g.sd : null,
       accuracies: g.accuracies,
-      testLoss: g.meanLoss,
+      diverged: g.diverged,
+      testLoss: Number.isFinite(g.meanLoss) ? g.meanLoss : null,
     })),
   };
 }

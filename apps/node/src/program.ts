@@ -5,18 +5,22 @@ import { pathToFileURL } from 'node:url';
 import { BackendSelectionError, selectBackend } from '@gradsign/backends';
 import { DatasetError, type ImageSplit, loadMnist, subset } from '@gradsign/datasets';
 import { getOptimizerEntry, listOptimizers, OptimizerError } from '@gradsign/optim-core';
+import { SweepQueueError } from '@gradsign/sweep-queue';
 import {
   type Checkpoint,
   CheckpointError,
+  DivergenceError,
   displayName,
   formatGridTable,
   formatResultsTable,
+  historyRecords,
   listModels,
   PUBLISHED_LEARNING_RATES,
   REFERENCE_LR_GRID,
   type RunnableTrainer,
   resolveConfig,
   runTrainer,
+  type StepHistory,
   type StepRecord,
   summarize,
   sweep,
@@ -28,9 +32,33 @@ import {
 } from '@gradsign/trainer';
 import { loadCheckpoint, ParallelTrainer, saveCheckpoint } from '@gradsign/trainer/node';
 import * as tf from '@tensorflow/tfjs-core';
-import { SweepQueueError } from '@gradsign/sweep-queue';
 import { Command, CommanderError, Option } from 'commander';
-import { CliFailure, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
+import {
+  addSubmitOptions,
+  addSweepQueueActions,
+  isQueued,
+  queuedSweep,
+  queueErrorCode,
+  type Reporter,
+  type ReportOptions,
+} from './commands/queue.js';
+import { addWorkerCommand } from './commands/worker.js';
+import {
+  addNonFiniteOptions,
+  anyDiverged,
+  divergenceHint,
+  type NonFiniteFlags,
+  nonFiniteOptions,
+} from './divergence.js';
+import {
+  CliFailure,
+  EXIT_DIVERGED,
+  EXIT_FAILURE,
+  EXIT_INTERRUPTED,
+  EXIT_OK,
+  EXIT_USAGE,
+  UsageError,
+} from './errors.js';
 import { type RunOutput, runJson, summaryJson, writeOutputs } from './output.js';
 import {
   integer,
@@ -43,16 +71,6 @@ import {
   type Workers,
   workers,
 } from './parse.js';
-import {
-  addSubmitOptions,
-  addSweepQueueActions,
-  isQueued,
-  queuedSweep,
-  queueErrorCode,
-  type ReportOptions,
-  type Reporter,
-} from './commands/queue.js';
-import { addWorkerCommand } from './commands/worker.js';
 import { formatDuration, RunProgress } from './progress.js';
 import { checkCheckpointFile, checkDistinct, checkOutputDir } from './validate-paths.js';
 
@@ -63,7 +81,7 @@ export interface Io {
 
 const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 
-interface CommonOptions {
+interface CommonOptions extends NonFiniteFlags {
   steps: number;
   batch: number;
   model: string;
@@ -102,7 +120,7 @@ function version(): string {
 }
 
 function addCommon(cmd: Command): Command {
-  return cmd
+  return addNonFiniteOptions(cmd)
     .option('--steps <n>', 'optimizer steps per run', integerAtLeast(0), 1000)
     .option('--batch <n>', 'batch size', integerAtLeast(1), 32)
     .addOption(
@@ -261,15 +279,24 @@ class Context {
     backend: string,
     data: TrainerData,
     run: { config: Partial<TrainConfig> } | { checkpoint: Checkpoint; steps: number },
-  ): Promise<RunnableTrainer & { step: number; dispose(): void; checkpoint: Trainer['checkpoint'] }> {
+  ): Promise<
+    RunnableTrainer & {
+      step: number;
+      dispose(): void;
+      checkpoint: Trainer['checkpoint'];
+      history(): StepHistory;
+    }
+  > {
     const workers = this.workerCount(backend);
+    const onNonFinite = nonFiniteOptions(this.options);
     if (workers === 1) {
       return 'config' in run
-        ? Trainer.create({ config: run.config, data })
-        : Trainer.restore(run.checkpoint, { data, steps: run.steps });
+        ? Trainer.create({ config: run.config, data, onNonFinite })
+        : Trainer.restore(run.checkpoint, { data, steps: run.steps, onNonFinite });
     }
     const options = {
       data,
+      onNonFinite,
       workers,
       backend,
       setup: {
@@ -380,6 +407,7 @@ function mergeResumeConfig(ckpt: Checkpoint, opts: RunOptions, cmd: Command): Tr
 }
 
 async function runCommand(ctx: Context, opts: RunOptions, cmd: Command): Promise<number> {
+  const { policy } = nonFiniteOptions(opts);
   checkDistinct(opts.out, opts.checkpoint ?? opts.resume, opts.checkpoint ? '--checkpoint' : '--resume');
   if (opts.out) await checkOutputDir('--out', opts.out);
   if (opts.checkpoint) await checkCheckpointFile('--checkpoint', opts.checkpoint, { mustBeCheckpoint: true });
@@ -439,14 +467,16 @@ async function runCommand(ctx: Context, opts: RunOptions, cmd: Command): Promise
     data,
     checkpoint ? { checkpoint, steps: config.steps } : { config },
   );
+  // The step of the checkpoint on disk: a checkpoint of non-finite weights is refused, so it stays the last good one.
+  let savedStep = checkpointFile === opts.resume ? checkpoint?.step : undefined;
   const save = async () => {
     if (!checkpointFile) return;
     await saveCheckpoint(
       checkpointFile,
       await trainer.checkpoint({ data: dataChoice, savedAt: new Date().toISOString() }),
     );
+    savedStep = trainer.step;
   };
-  const records: StepRecord[] = [];
   const label = describeRun(config);
   try {
     if (checkpoint)
@@ -458,7 +488,6 @@ async function runCommand(ctx: Context, opts: RunOptions, cmd: Command): Promise
       evalBatchSize: opts.evalBatch,
       onEvalProgress: ctx.evalProgress(label),
       onStep: async (record) => {
-        records.push(record);
         ctx.progress.step(record);
         if (record.step % opts.checkpointEvery === 0 || record.step === config.steps) await save();
       },
@@ -466,10 +495,21 @@ async function runCommand(ctx: Context, opts: RunOptions, cmd: Command): Promise
     ctx.progress.stop();
     const run: RunOutput = {
       result,
-      records,
+      // Every step of the run, those before a resume included (when the checkpoint kept them).
+      records: historyRecords(trainer.history(), config),
       wallSeconds: (performance.now() - start) / 1000,
       ...(checkpoint ? { resumedFrom: checkpoint.step } : {}),
     };
+    if (result.diverged) {
+      const kept =
+        checkpointFile && savedStep !== undefined
+          ? `; the last good checkpoint, ${checkpointFile}, holds step ${savedStep}`
+          : '';
+      ctx.io.stderr.write(`${result.diverged.message}${kept}\n(${divergenceHint(policy)})\n`);
+      if (opts.json) ctx.emit(runJson(run));
+      if (opts.out) await writeOutputs(opts.out, [run], run.wallSeconds);
+      return EXIT_DIVERGED;
+    }
     if (result.stopped) {
       await save();
       const how = checkpointFile
@@ -529,6 +569,7 @@ function learningRatesFor(opts: SweepOptions, kind: 'sweep' | 'compare'): Record
 }
 
 async function sweepCommand(ctx: Context, opts: SweepOptions, kind: 'sweep' | 'compare'): Promise<number> {
+  nonFiniteOptions(opts);
   if (opts.out) await checkOutputDir('--out', opts.out);
   await loadOptimizerPackages(opts.optimizerPackage);
   for (const name of opts.optimizers) await ensureOptimizer(name);
@@ -609,6 +650,7 @@ async function sweepCommand(ctx: Context, opts: SweepOptions, kind: 'sweep' | 'c
       outputs.push(run);
       if (result.stopped) break;
       if (opts.json) ctx.emit(runJson(run));
+      else if (result.diverged) ctx.info(`${label(result.run)}: ${result.diverged.message}`);
       else
         ctx.info(
           `${label(result.run)}: test accuracy ${(result.testAccuracy * 100).toFixed(2)} %, ` +
@@ -635,17 +677,20 @@ async function reportSweep(
 ): Promise<number> {
   const finished = outputs.filter((o) => !o.result.stopped);
   const summaries = summarize(finished.map((o) => o.result));
+  const diverged = finished.filter((o) => o.result.diverged);
   if (opts.json) {
     for (const s of summaries) ctx.emit(summaryJson(s));
     ctx.emit({
       type: 'done',
       kind,
       runs: finished.length,
+      diverged: diverged.length,
       planned,
       wallSeconds: Math.round(wallSeconds * 1000) / 1000,
     });
   } else if (summaries.length > 0) {
-    const backend = finished[0]!.result.backend;
+    const shown = finished.find((o) => !o.result.diverged) ?? finished[0]!;
+    const backend = shown.result.backend;
     ctx.print('');
     if (kind === 'sweep') {
       ctx.print(formatGridTable(summaries));
@@ -655,7 +700,8 @@ async function reportSweep(
     ctx.print('');
     ctx.print(
       `${finished.length} run${finished.length === 1 ? '' : 's'} of ${opts.steps} × ${opts.batch} (${opts.model}, ` +
-        `${backend}, ${finished[0]!.result.testCount} test images); wall time ${formatDuration(wallSeconds)}`,
+        `${backend}, ${shown.result.testCount} test images); wall time ${formatDuration(wallSeconds)}` +
+        (diverged.length > 0 ? `; ${diverged.length} diverged` : ''),
     );
   }
   if (opts.out && outputs.length > 0) {
@@ -665,6 +711,12 @@ async function reportSweep(
   if (ctx.signal.aborted) {
     ctx.io.stderr.write(`stopped after ${finished.length} of ${planned} runs\n`);
     return EXIT_INTERRUPTED;
+  }
+  if (anyDiverged(finished.map((o) => o.result))) {
+    ctx.io.stderr.write(
+      `${diverged.length} of ${finished.length} run${finished.length === 1 ? '' : 's'} diverged (exit code ${EXIT_DIVERGED})\n`,
+    );
+    return EXIT_DIVERGED;
   }
   return EXIT_OK;
 }
@@ -771,6 +823,10 @@ export async function main(argv: readonly string[], io: Io = process): Promise<n
     if (error instanceof UsageError) {
       io.stderr.write(`error: ${message}\n(run with --help for usage)\n`);
       return EXIT_USAGE;
+    }
+    if (error instanceof DivergenceError) {
+      io.stderr.write(`${message}\n`);
+      return EXIT_DIVERGED;
     }
     if (
       error instanceof CliFailure ||

@@ -22,13 +22,22 @@ function formatDuration(seconds: number): string {
       : `${rest}s`;
 }
 
-/** Progress of one run on stderr: a cli-progress bar with loss, steps/s and ETA, or periodic plain lines. */
+/** A loss this many times the first step's draws a warning: the run is probably diverging. */
+export const EXPLOSION_FACTOR = 1e6;
+
+/**
+ * Progress of one run on stderr: a cli-progress bar with loss, steps/s and ETA, or periodic plain lines. Warnings
+ * (a non-finite loss, a skipped update, a loss that exploded) are written whatever the mode, --json and --quiet
+ * included: they are never silent.
+ */
 export class RunProgress {
   private bar: cliProgress.SingleBar | undefined;
   private recent: number[] = [];
   private total = 0;
   private label = '';
   private nextLine = 0;
+  private firstLoss: number | undefined;
+  private warnedExplosion = false;
 
   constructor(private readonly options: ProgressOptions) {}
 
@@ -36,6 +45,8 @@ export class RunProgress {
     this.label = label;
     this.total = total;
     this.recent = [];
+    this.firstLoss = undefined;
+    this.warnedExplosion = false;
     this.nextLine = done + Math.max(1, Math.ceil(total / 10));
     if (this.options.bar) {
       this.bar = new cliProgress.SingleBar(
@@ -56,6 +67,7 @@ export class RunProgress {
   }
 
   step(record: StepRecord): void {
+    this.checkLoss(record);
     this.recent.push(record.msPerStep);
     if (this.recent.length > 50) this.recent.shift();
     const ms = this.recent.reduce((a, b) => a + b, 0) / this.recent.length;
@@ -74,6 +86,38 @@ export class RunProgress {
           `${rate.toFixed(2)} steps/s  ETA ${formatDuration(eta)}\n`,
       );
     }
+  }
+
+  private checkLoss(record: StepRecord): void {
+    const { loss, step } = record;
+    if (!Number.isFinite(loss) || record.skipped) {
+      const what = Number.isFinite(loss) ? 'a gradient is not finite' : `the loss is ${loss}`;
+      this.warn(
+        `warning: ${this.label}: step ${step}: ${what}; ${record.skipped ? 'update skipped' : 'diverging'}`,
+      );
+      return;
+    }
+    if (this.firstLoss === undefined) this.firstLoss = loss;
+    else if (!this.warnedExplosion && loss > EXPLOSION_FACTOR * this.firstLoss) {
+      this.warnedExplosion = true;
+      this.warn(
+        `warning: ${this.label}: step ${step}: the loss ${loss.toPrecision(3)} is over ${EXPLOSION_FACTOR.toExponential()} ` +
+          `times the first step's (${this.firstLoss.toFixed(4)}); the run looks like it is diverging (learning rate too high?)`,
+      );
+    }
+  }
+
+  /** A warning on its own line; a live bar is drawn again below it. */
+  private warn(message: string): void {
+    const bar = this.bar;
+    if (!bar) {
+      this.options.stream.write(`${message}\n`);
+      return;
+    }
+    const value = bar.getProgress() * this.total;
+    bar.stop();
+    this.options.stream.write(`${message}\n`);
+    bar.start(this.total, Math.round(value), { label: this.label, loss: '-', rate: '-', etaText: '?' });
   }
 
   /** A message that does not break the bar. */
