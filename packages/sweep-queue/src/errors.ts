@@ -23,3 +23,14 @@ export class SweepQueueError extends Error {
     this.name = 'SweepQueueError';
   }
 }
+
+/**
+ * Thrown by a worker's `prepare` hook for a run this worker cannot take but another could (another thread count,
+ * a backend it lacks or is busy on): the run goes back to the queue for a second without using up an attempt.
+ */
+export class RunElsewhereError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunElsewhereError';
+  }
+}

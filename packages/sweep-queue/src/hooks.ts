@@ -2,7 +2,7 @@ import { loadMnist, subset } from '@gradsign/datasets';
 import { getOptimizerEntry } from '@gradsign/optim-core';
 import { Trainer, type TrainerData } from '@gradsign/trainer';
 import * as tf from '@tensorflow/tfjs-core';
-import { SweepQueueError } from './errors.js';
+import { RunElsewhereError, SweepQueueError } from './errors.js';
 import type { RunPayload } from './payload.js';
 import type { QueueTrainer, RunHooks } from './worker.js';
 
@@ -22,7 +22,7 @@ export const defaultHooks: RunHooks = {
     }
     if (tf.getBackend() !== payload.backend) {
       const ok = tf.findBackendFactory(payload.backend) !== null && (await tf.setBackend(payload.backend));
-      if (!ok) throw new Error(`backend '${payload.backend}' is not available on this worker`);
+      if (!ok) throw new RunElsewhereError(`backend '${payload.backend}' is not available on this worker`);
     }
   },
   async loadData(payload: RunPayload): Promise<TrainerData> {

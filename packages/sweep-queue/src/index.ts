@@ -1,7 +1,7 @@
 // Sweeps of gradsign training runs over many processes and machines, on BullMQ and Redis.
 export { canonicalJson, decodeJson, encodeJson, hashHex } from './canonical.js';
 export { connectionError, openRedis } from './connection.js';
-export { SweepQueueError, type SweepQueueErrorCode } from './errors.js';
+export { RunElsewhereError, SweepQueueError, type SweepQueueErrorCode } from './errors.js';
 export { defaultHooks } from './hooks.js';
 export {
   JOB_BACKENDS,

@@ -8,9 +8,16 @@ import {
   type TrainerData,
   type TrainResult,
 } from '@gradsign/trainer';
-import { type ConnectionOptions, type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import {
+  type ConnectionOptions,
+  DelayedError,
+  type Job,
+  UnrecoverableError,
+  WaitingError,
+  Worker,
+} from 'bullmq';
 import { connectionError, openRedis } from './connection.js';
-import { SweepQueueError } from './errors.js';
+import { RunElsewhereError, SweepQueueError } from './errors.js';
 import { defaultHooks } from './hooks.js';
 import { type RunPayload, runId, validateRunPayload } from './payload.js';
 import { checkPrefix, DEFAULT_PREFIX, QUEUE_NAME } from './queue.js';
@@ -142,6 +149,10 @@ export async function startSweepWorker(options: SweepWorkerOptions = {}): Promis
       }
     } catch (error) {
       if (isRunOwnFault(error)) throw new UnrecoverableError((error as Error).message);
+      if (error instanceof RunElsewhereError) {
+        await job.moveToDelayed(Date.now() + 1000, token);
+        throw new DelayedError(error.message);
+      }
       throw error;
     }
     const key = job.id!;
@@ -225,7 +236,7 @@ export async function startSweepWorker(options: SweepWorkerOptions = {}): Promis
     drainDelay: 1,
   });
   worker.on('failed', (job, error) => {
-    if (!job || error instanceof WaitingError || error.name === 'WaitingError') return;
+    if (!job || ['WaitingError', 'DelayedError'].includes(error.name)) return;
     const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
     emit({ type: 'failed', runId: job.id ?? '?', error: redact(error.message, target), final });
   });

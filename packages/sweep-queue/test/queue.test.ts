@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   defaultHooks,
   QUEUE_NAME,
+  RunElsewhereError,
   runId,
   SweepQueue,
   SweepQueueError,
@@ -90,6 +91,33 @@ describe('the sweep queue on a real redis-server', () => {
       expect((await queue.store.result(run))!.worker).toBe(recorded.worker);
     } finally {
       await jobs.close();
+      await queue.close();
+    }
+  });
+
+  test('a run a worker cannot take goes back to the queue, without using up an attempt, for another worker', async () => {
+    const queue = await SweepQueue.connect(redis.url, { prefix: 'lib4' });
+    try {
+      const { id } = await queue.submit('sweep', [plan[0]!]);
+      const picky = await startSweepWorker({
+        url: redis.url,
+        prefix: 'lib4',
+        maxRuns: 1,
+        hooks: {
+          prepare: async () => {
+            throw new RunElsewhereError('this worker trains with --workers 2; the run needs 1');
+          },
+        },
+      });
+      expect(await picky.stopped).toBe('max-runs');
+      const job = await queue.queue.getJob(runId(plan[0]!));
+      expect(await job!.getState()).toBe('delayed');
+      expect(job!.attemptsMade).toBe(0);
+      expect((await queue.status(id)).queued).toBe(1);
+      const events = await work(redis.url, 'lib4', 1);
+      expect(events.map((e) => e.type)).toEqual(['started', 'finished']);
+      expect(await queue.status(id)).toMatchObject({ done: 1, failed: 0 });
+    } finally {
       await queue.close();
     }
   });

@@ -4,6 +4,7 @@ import { selectBackend } from '@gradsign/backends';
 import { type ImageSplit, loadMnist, subset } from '@gradsign/datasets';
 import { getOptimizerEntry } from '@gradsign/optim-core';
 import {
+  RunElsewhereError,
   type RunHooks,
   type RunPayload,
   SweepQueueError,
@@ -53,19 +54,25 @@ function cliHooks(opts: WorkerOptions, others: () => number): RunHooks {
       }
       const wanted = opts.workers === 'auto' ? payload.workers : (opts.workers ?? payload.workers);
       if (wanted !== payload.workers) {
-        throw new Error(
+        throw new RunElsewhereError(
           `this worker trains with --workers ${opts.workers}; the run needs ${payload.workers}`,
         );
       }
       if (tf.getBackend() !== payload.backend) {
         if (others() > 0)
-          throw new Error(`this worker is busy on ${tf.getBackend()}; the run needs ${payload.backend}`);
+          throw new RunElsewhereError(
+            `this worker is busy on ${tf.getBackend()}; the run needs ${payload.backend}`,
+          );
         if (!backends.has(payload.backend)) {
           backends.set(payload.backend, selectBackend([payload.backend], { onLog: () => {} }));
         }
-        await backends.get(payload.backend);
+        await backends.get(payload.backend)!.catch((error: Error) => {
+          throw new RunElsewhereError(
+            `backend ${payload.backend} cannot run on this worker: ${error.message}`,
+          );
+        });
         if (!(await tf.setBackend(payload.backend))) {
-          throw new Error(`backend ${payload.backend} is not available on this worker`);
+          throw new RunElsewhereError(`backend ${payload.backend} is not available on this worker`);
         }
       }
     },
