@@ -22,6 +22,7 @@ const form = $<HTMLFormElement>('form');
 const backendSelect = $<HTMLSelectElement>('backend');
 const modelSelect = $<HTMLSelectElement>('model');
 const optimizerSelect = $<HTMLSelectElement>('optimizer');
+const nonFiniteSelect = $<HTMLSelectElement>('on-nonfinite');
 const inputs = {
   lr: $<HTMLInputElement>('lr'),
   steps: $<HTMLInputElement>('steps'),
@@ -74,9 +75,12 @@ interface RunView {
   evals: { step: number; accuracy: number; loss: number; images: number }[];
   memory?: MemoryInfo;
   result?: TrainResult;
+  diverged?: { step: number; message: string };
 }
 
 const runs = new Map<number, RunView>();
+/** The runs of the last Start or Compare, to tell at the end whether any diverged. */
+let batch: RunView[] = [];
 
 const percent = (v: number) => `${(v * 100).toFixed(1)} %`;
 const smoothInput = $<HTMLInputElement>('smooth');
@@ -221,7 +225,13 @@ function start(specs: RunSpec[]): void {
   phase = 'running';
   updateButtons();
   setStatus('training', `${specs.length} run${specs.length === 1 ? '' : 's'} queued`);
-  send({ type: 'start', runs: specs, eval: evalSpec() });
+  batch = [];
+  send({
+    type: 'start',
+    runs: specs,
+    eval: evalSpec(),
+    onNonFinite: nonFiniteSelect.value === 'skip' ? 'skip' : 'stop',
+  });
 }
 
 form.addEventListener('submit', (event) => {
@@ -343,6 +353,7 @@ function onMessage(message: FromWorker): void {
         evals: [],
       };
       runs.set(run.runId, run);
+      batch.push(run);
       current = run;
       const sameOptimizer = [...runs.values()].filter((r) => r.spec.optimizer === run.spec.optimizer).length;
       const style = {
@@ -361,7 +372,8 @@ function onMessage(message: FromWorker): void {
       const run = runs.get(message.runId)!;
       run.losses.push(message.loss);
       run.msPerStep.push(message.msPerStep);
-      lossChart.push(run.runId, message.step, message.loss);
+      // A skipped step's NaN loss has no place on the (log-scale) chart.
+      if (Number.isFinite(message.loss)) lossChart.push(run.runId, message.step, message.loss);
       scheduleReadouts();
       break;
     }
@@ -384,6 +396,9 @@ function onMessage(message: FromWorker): void {
     case 'run-done':
       runs.get(message.runId)!.result = message.result;
       break;
+    case 'diverged':
+      runs.get(message.runId)!.diverged = { step: message.step, message: message.message };
+      break;
     case 'results':
       renderResults(message.tables);
       break;
@@ -395,12 +410,24 @@ function onMessage(message: FromWorker): void {
         `Stopped after step ${message.step}. Resume continues exactly there; Start begins anew.`,
       );
       break;
-    case 'done':
+    case 'done': {
       phase = 'ready';
       updateButtons();
       renderReadouts();
-      setStatus('done', current ? `Finished ${current.label}.` : '');
+      const diverged = batch.filter((r) => r.diverged);
+      if (diverged.length === 0) {
+        setStatus('done', current ? `Finished ${current.label}.` : '');
+      } else {
+        // A diverged run is not a result: the status says so rather than 'done'.
+        setStatus(
+          batch.length === 1
+            ? `diverged at step ${diverged[0]!.diverged!.step}`
+            : `${diverged.length} of ${batch.length} runs diverged`,
+          `${diverged.map((r) => `${r.label}: ${r.diverged!.message}`).join('; ')}. Lower the learning rate.`,
+        );
+      }
       break;
+    }
     case 'prediction':
       renderPrediction(message.probabilities);
       break;
@@ -495,6 +522,7 @@ Object.defineProperty(window, 'gradsign', {
         evals: r.evals.map((e) => ({ ...e })),
         memory: r.memory ? { ...r.memory } : undefined,
         result: r.result,
+        diverged: r.diverged ? { ...r.diverged } : undefined,
       })),
   }),
 });

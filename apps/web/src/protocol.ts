@@ -27,7 +27,7 @@ export type ToWorker =
       backend: BackendChoice /** Absolute URL of the directory holding the MNIST .gz files. */;
       mnistUrl: string;
     }
-  | { type: 'start'; runs: RunSpec[]; eval: EvalSpec }
+  | { type: 'start'; runs: RunSpec[]; eval: EvalSpec; onNonFinite: 'stop' | 'skip' }
   | { type: 'stop' }
   | { type: 'resume' }
   | { type: 'predict'; pixels: Uint8Array }
@@ -96,6 +96,8 @@ export type FromWorker =
   | { type: 'memory'; runId: number; memory: MemoryInfo }
   | { type: 'eval'; runId: number; step: number; accuracy: number; loss: number; images: number }
   | { type: 'run-done'; runId: number; result: TrainResult }
+  /** The run stopped because its loss or weights went non-finite ('diverged at step 2: the loss is NaN'). */
+  | { type: 'diverged'; runId: number; step: number; message: string }
   | { type: 'results'; tables: ResultsTable[] }
   | { type: 'stopped'; runId: number; step: number }
   | { type: 'done' }
@@ -113,4 +115,6 @@ export interface RunSnapshot {
   evals: { step: number; accuracy: number; loss: number; images: number }[];
   memory: MemoryInfo | undefined;
   result: TrainResult | undefined;
+  /** Set when the run diverged. */
+  diverged: { step: number; message: string } | undefined;
 }

@@ -39,6 +39,7 @@ interface QueuedRun {
   runId: number;
   spec: RunSpec;
   evalSpec: EvalSpec;
+  onNonFinite: 'stop' | 'skip';
 }
 
 interface ActiveRun extends QueuedRun {
@@ -68,8 +69,9 @@ function resultsTables(): ResultsTable[] {
     rows: summarize(runs).map((s) => ({
       optimizer: displayName(s.optimizer),
       bestLearningRate: s.best.learningRate,
+      // 'diverged at step 2' for a diverged run: never an accuracy.
       accuracy: formatAccuracy(s.best),
-      seeds: [...s.best.seeds],
+      seeds: [...s.best.seeds, ...s.best.diverged.map((d) => d.seed)],
       bytesPerParam: s.best.stateBytes / runs[0]!.params,
     })),
   }));
@@ -130,6 +132,7 @@ async function begin(item: QueuedRun): Promise<ActiveRun> {
   const trainer = Trainer.create({
     config: item.spec,
     data: { train: data.train, test: evalSplit(data.test, item.evalSpec.images) },
+    onNonFinite: { policy: item.onNonFinite },
   });
   post({
     type: 'run-start',
@@ -190,6 +193,21 @@ async function drive(): Promise<void> {
       if (result == null || result.stopped) {
         post({ type: 'stopped', runId: run.runId, step: run.trainer.step });
         return;
+      }
+      if (result.diverged) {
+        post({
+          type: 'diverged',
+          runId: run.runId,
+          step: result.diverged.step,
+          message: result.diverged.message,
+        });
+        post({ type: 'run-done', runId: run.runId, result });
+        results.push(result);
+        post({ type: 'results', tables: resultsTables() });
+        // Its weights are not finite: predictions keep using the last good model.
+        run.trainer.dispose();
+        active = undefined;
+        continue;
       }
       post({
         type: 'eval',
@@ -255,7 +273,9 @@ async function handle(message: ToWorker): Promise<void> {
       active?.trainer.dispose();
       active = undefined;
       queue.length = 0;
-      for (const spec of message.runs) queue.push({ runId: nextRunId++, spec, evalSpec: message.eval });
+      for (const spec of message.runs) {
+        queue.push({ runId: nextRunId++, spec, evalSpec: message.eval, onNonFinite: message.onNonFinite });
+      }
       return drive();
     case 'stop':
       controller?.abort();
