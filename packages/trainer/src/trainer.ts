@@ -298,8 +298,8 @@ export class Trainer {
     this.stepsDone = step;
     this.trainMs += ms;
     this.log.push({ loss: lossValue, msPerStep: ms, epoch });
-    // The loss of the next step checks this update; after the last one, the weights are checked directly.
-    if (applied && step === this.config.steps) checkWeights(step, this.model.tensors());
+    // The loss of the next step checks this update; after the last step, the weights are checked directly.
+    if (step === this.config.steps) checkWeights(step, this.model.tensors());
     return {
       step,
       steps: this.config.steps,

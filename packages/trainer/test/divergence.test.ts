@@ -152,6 +152,17 @@ describe('the skip policy', () => {
     expect(trainer.skippedSteps).toBe(3);
     trainer.dispose();
   });
+
+  test('a run that ends on skipped updates with non-finite weights is diverged, not evaluated', async () => {
+    const result = await train({
+      config: { ...exploding, steps: 3 },
+      data: await smallMnist(),
+      onNonFinite: { policy: 'skip' },
+    });
+    expect(result.diverged).toMatchObject({ step: 3, quantity: 'weights' });
+    expect(result.skippedSteps).toBe(2);
+    expect(result.testCount).toBe(0);
+  });
 });
 
 describe('checkpoints of diverged runs', () => {
