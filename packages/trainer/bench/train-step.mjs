@@ -44,6 +44,13 @@ const NO_WINOGRAD = {
 // `f2` is today's default with only the 2×2-tile Winograd algorithm, F(2×2, 3×3), for every 3×3 conv.
 const F2 = { label: 'fused blocks, Winograd F(2x2, 3x3) only', fused: true, winogradMaxTile: 2 };
 const AFTER = { label: 'fused blocks (default)', fused: true };
+// The non-finite guard: the default policy ('stop') checks the loss the step reads anyway, so AFTER has it on;
+// 'skip' also checks every gradient (one isFinite + all reduction per gradient, one read) before the update.
+const GUARD_SKIP = {
+  label: 'fused blocks, --on-nonfinite skip (gradients checked each step)',
+  fused: true,
+  onNonFinite: { policy: 'skip' },
+};
 // Data-parallel over worker threads (`--workers 2`): whole-batch BatchNorm statistics, summed gradients.
 const PARALLEL = { label: 'fused blocks, 2 worker threads (data-parallel)', fused: true, workers: 2 };
 const plans = [
@@ -52,7 +59,7 @@ const plans = [
     optimizer: 'gradsign',
     warmup: quick ? 2 : 60,
     steps: quick ? 5 : 50,
-    variants: [BEFORE, NO_WINOGRAD, F2, AFTER, PARALLEL],
+    variants: [BEFORE, NO_WINOGRAD, F2, AFTER, GUARD_SKIP, PARALLEL],
   },
   { backend: 'wasm', optimizer: 'adam', warmup: quick ? 2 : 60, steps: quick ? 5 : 50, variants: [AFTER] },
   { backend: 'cpu', optimizer: 'gradsign', warmup: 1, steps: quick ? 1 : 4, variants: [AFTER] },
@@ -72,7 +79,11 @@ async function ourSteps({ backend, optimizer, warmup, steps, variants }) {
     };
     const trainer = variant.workers
       ? await ParallelTrainer.create({ config, data, workers: variant.workers, backend })
-      : Trainer.create({ config, data });
+      : Trainer.create({
+          config,
+          data,
+          ...(variant.onNonFinite ? { onNonFinite: variant.onNonFinite } : {}),
+        });
     runs.push({ variant, trainer, times: [] });
   }
   // Warm-up is long on wasm: V8 compiles wasm code with its baseline tier first and optimises hot functions in the
@@ -196,11 +207,23 @@ for (const [key, t] of Object.entries(torch)) {
 }
 const wasmRow = (variant) =>
   rows.find((r) => r.backend === 'wasm' && r.optimizer === 'gradsign' && r.label === variant.label);
-const [before, noWinograd, f2, after, parallel] = [BEFORE, NO_WINOGRAD, F2, AFTER, PARALLEL].map(wasmRow);
+const [before, noWinograd, f2, after, guardSkip, parallel] = [
+  BEFORE,
+  NO_WINOGRAD,
+  F2,
+  AFTER,
+  GUARD_SKIP,
+  PARALLEL,
+].map(wasmRow);
 console.log(
   `\nOn wasm, the fused blocks and the faster convolutions (SIMD filter-gradient kernels, Winograd convs) make a GradSign step ${fmt(before.ms / after.ms, 2)}× faster than before; ` +
     `the Winograd convs alone make it ${fmt(noWinograd.ms / after.ms, 2)}× faster (F(4x4, 3x3) where it pays, against F(2x2, 3x3) only: ${fmt(f2.ms / after.ms, 2)}×), and ` +
     `2 worker threads make it a further ${fmt(after.ms / parallel.ms, 2)}× faster (same run, interleaved steps).`,
+);
+console.log(
+  `\nNon-finite guard (same run, interleaved steps): the default, \`stop\`, checks the loss each step already reads ` +
+    `and adds no tensor op (${fmt(after.ms)} ms/step); \`skip\` also checks every gradient before the update: ` +
+    `${fmt(guardSkip.ms)} ms/step, ${fmt(guardSkip.ms / after.ms, 3)}× the default's.`,
 );
 console.log(
   `\nEvaluation throughput (eval mode, batches of 250): gradsign on wasm ${fmt(after.imagesPerSecond, 0)} images/s, ` +
