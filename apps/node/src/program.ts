@@ -596,6 +596,7 @@ async function sweepCommand(ctx: Context, opts: SweepOptions, kind: 'sweep' | 'c
       trainLimit,
       testLimit,
       evalBatch,
+      onNonFinite: nonFiniteOptions(opts),
     };
     return queuedSweep(ctx, opts as Parameters<typeof queuedSweep>[1], planned, reportSweep);
   }

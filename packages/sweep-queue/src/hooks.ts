@@ -35,13 +35,14 @@ export const defaultHooks: RunHooks = {
     };
   },
   async createTrainer(payload, data, checkpoint): Promise<QueueTrainer> {
+    const onNonFinite = payload.onNonFinite ? { onNonFinite: payload.onNonFinite } : {};
     if (payload.workers === 1) {
       return checkpoint
-        ? Trainer.restore(checkpoint, { data, steps: payload.config.steps })
-        : Trainer.create({ config: payload.config, data });
+        ? Trainer.restore(checkpoint, { data, steps: payload.config.steps, ...onNonFinite })
+        : Trainer.create({ config: payload.config, data, ...onNonFinite });
     }
     const { ParallelTrainer } = await import('@gradsign/trainer/node');
-    const options = { data, workers: payload.workers, backend: payload.backend };
+    const options = { data, workers: payload.workers, backend: payload.backend, ...onNonFinite };
     return checkpoint
       ? ParallelTrainer.restore(checkpoint, { ...options, steps: payload.config.steps })
       : ParallelTrainer.create({ ...options, config: payload.config });

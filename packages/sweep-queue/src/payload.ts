@@ -1,4 +1,4 @@
-import { resolveConfig, type TrainConfig } from '@gradsign/trainer';
+import { type NonFiniteOptions, resolveConfig, type TrainConfig } from '@gradsign/trainer';
 import { canonicalJson, hashHex } from './canonical.js';
 import { SweepQueueError } from './errors.js';
 
@@ -27,6 +27,8 @@ export interface RunPayload {
   readonly trainLimit: number | null;
   readonly testLimit: number | null;
   readonly evalBatch: number;
+  /** What the run does when its loss or gradients go non-finite (absent: stop as diverged, the default). */
+  readonly onNonFinite?: NonFiniteOptions;
   /** Steps between checkpoints into Redis (does not change the result, not part of the run id). */
   readonly checkpointEvery: number;
 }
@@ -62,7 +64,17 @@ export function validateRunPayload(data: unknown, options: { readonly resolve?: 
   if (!isObject(data)) return bad('not an object');
   only(
     data,
-    ['v', 'config', 'backend', 'workers', 'trainLimit', 'testLimit', 'evalBatch', 'checkpointEvery'],
+    [
+      'v',
+      'config',
+      'backend',
+      'workers',
+      'trainLimit',
+      'testLimit',
+      'evalBatch',
+      'checkpointEvery',
+      'onNonFinite',
+    ],
     '',
   );
   if (data.v !== PAYLOAD_VERSION)
@@ -76,6 +88,18 @@ export function validateRunPayload(data: unknown, options: { readonly resolve?: 
   const testLimit = limit(data.testLimit, 'testLimit');
   const evalBatch = int(data.evalBatch, 'evalBatch', 1, PAYLOAD_LIMITS.evalBatch);
   const checkpointEvery = int(data.checkpointEvery, 'checkpointEvery', 1, PAYLOAD_LIMITS.steps);
+  let onNonFinite: NonFiniteOptions | undefined;
+  if (data.onNonFinite !== undefined) {
+    const n = data.onNonFinite;
+    if (!isObject(n)) return bad('onNonFinite is not an object');
+    only(n, ['policy', 'maxConsecutive'], 'onNonFinite.');
+    if (n.policy !== 'stop' && n.policy !== 'skip') bad(`onNonFinite.policy must be 'stop' or 'skip'`);
+    const max =
+      n.maxConsecutive === undefined
+        ? {}
+        : { maxConsecutive: int(n.maxConsecutive, 'onNonFinite.maxConsecutive', 1, 1_000_000) };
+    onNonFinite = { policy: n.policy as 'stop' | 'skip', ...max };
+  }
   const c = data.config;
   if (!isObject(c)) return bad('config is not an object');
   only(
@@ -129,5 +153,6 @@ export function validateRunPayload(data: unknown, options: { readonly resolve?: 
     testLimit,
     evalBatch,
     checkpointEvery,
+    ...(onNonFinite ? { onNonFinite } : {}),
   };
 }

@@ -32,12 +32,20 @@ describe('job payloads', () => {
     ]) {
       expect(runId(other)).not.toBe(runId(p));
     }
+    expect(runId(payload({ onNonFinite: { policy: 'skip' } }))).not.toBe(runId(p));
     expect(runId(p)).toMatch(/^run-[0-9a-f]{32}$/);
   });
 
   test('malformed or hostile payloads are refused before anything runs', () => {
     const p = payload();
     expect(refusal(null)).toMatch(/not an object/);
+    expect(refusal({ ...p, onNonFinite: { policy: 'ignore' } })).toMatch(/onNonFinite.policy must be/);
+    expect(
+      validateRunPayload({ ...p, onNonFinite: { policy: 'skip', maxConsecutive: 3 } }).onNonFinite,
+    ).toEqual({
+      policy: 'skip',
+      maxConsecutive: 3,
+    });
     expect(refusal({ ...p, v: 2 })).toMatch(/version 2/);
     expect(refusal({ ...p, extra: 1 })).toMatch(/unexpected field 'extra'/);
     expect(refusal({ ...p, backend: 'node:child_process' })).toMatch(/backend must be one of/);

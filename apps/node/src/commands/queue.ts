@@ -6,7 +6,13 @@ import {
   type SweepQueueError,
   type SweepStatus,
 } from '@gradsign/sweep-queue';
-import { displayName, resolveConfig, type SweepRun, type TrainConfig } from '@gradsign/trainer';
+import {
+  displayName,
+  type NonFiniteOptions,
+  resolveConfig,
+  type SweepRun,
+  type TrainConfig,
+} from '@gradsign/trainer';
 import { type Command, Option } from 'commander';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError } from '../errors.js';
 import { type RunOutput, runJson } from '../output.js';
@@ -113,6 +119,7 @@ interface Planned {
   readonly trainLimit?: number | undefined;
   readonly testLimit?: number | undefined;
   readonly evalBatch: number;
+  readonly onNonFinite?: NonFiniteOptions;
 }
 
 export function payloads(p: Planned, checkpointEvery: number): RunPayload[] {
@@ -130,6 +137,10 @@ export function payloads(p: Planned, checkpointEvery: number): RunPayload[] {
     testLimit: p.testLimit ?? null,
     evalBatch: p.evalBatch,
     checkpointEvery,
+    // The default (stop at the first non-finite loss) is left out, so that it does not change run ids.
+    ...(p.onNonFinite && (p.onNonFinite.policy !== 'stop' || p.onNonFinite.maxConsecutive !== undefined)
+      ? { onNonFinite: p.onNonFinite }
+      : {}),
   }));
 }
 

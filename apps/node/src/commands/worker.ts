@@ -85,12 +85,14 @@ function cliHooks(opts: WorkerOptions, others: () => number): RunHooks {
     },
     async createTrainer(payload, data, checkpoint) {
       const steps = payload.config.steps;
+      const onNonFinite = payload.onNonFinite ? { onNonFinite: payload.onNonFinite } : {};
       if (payload.workers === 1) {
         return checkpoint
-          ? Trainer.restore(checkpoint, { data, steps })
-          : Trainer.create({ config: payload.config, data });
+          ? Trainer.restore(checkpoint, { data, steps, ...onNonFinite })
+          : Trainer.create({ config: payload.config, data, ...onNonFinite });
       }
       const options = {
+        ...onNonFinite,
         data,
         workers: payload.workers,
         backend: payload.backend,
@@ -113,7 +115,10 @@ function eventLine(event: WorkerEvent): string {
     case 'finished': {
       const r = event.result.result;
       const how = event.recorded ? '' : ' (already recorded: result reused)';
-      return `finished ${event.runId} ${label(event.payload)}: test accuracy ${(r.testAccuracy * 100).toFixed(2)} %, ${r.trainSeconds.toFixed(1)} s training${how}`;
+      const outcome = r.diverged
+        ? r.diverged.message
+        : `test accuracy ${(r.testAccuracy * 100).toFixed(2)} %`;
+      return `finished ${event.runId} ${label(event.payload)}: ${outcome}, ${r.trainSeconds.toFixed(1)} s training${how}`;
     }
     case 'requeued':
       return `requeued ${event.runId} ${label(event.payload)} at step ${event.step} (checkpointed; it resumes on another worker)`;
