@@ -9,6 +9,7 @@ import type { PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GoldenReport } from '../src/checks/golden';
 import type { GradientComparison } from '../src/checks/parity';
+import type { SaveLoadReport } from '../src/checks/save-load';
 import type { RunSnapshot, RunSpec } from '../src/protocol';
 import { artifactsDir, launchChromium } from './support/browser';
 import { buildApp, startPreview } from './support/server';
@@ -19,6 +20,7 @@ declare global {
     gradsignChecks: {
       parity(): Promise<GradientComparison[]>;
       golden(): Promise<{ flushesSubnormals: boolean; reports: GoldenReport[] }>;
+      saveLoad(): Promise<SaveLoadReport[]>;
       tolerance: number;
     };
   }
@@ -329,6 +331,29 @@ describe('the web app in Chromium', () => {
             .map((m) => `step ${m.step} [${m.index}] g=${m.grad.toPrecision(2)}`)
             .join(', ')}`,
       );
+    }
+    await page.close();
+  });
+
+  it('saves every optimizer with its state to IndexedDB on wasm, loads it and trains on bit-identically', async () => {
+    const page = await context.newPage();
+    await page.goto(new URL('checks.html', baseUrl).href);
+    const reports = await page.evaluate(() => window.gradsignChecks.saveLoad());
+    expect(reports.map((r) => r.optimizer)).toEqual([
+      'GradSign',
+      'Adam',
+      'AdamW',
+      'SGD momentum',
+      'SGD Nesterov',
+      'Lion',
+      'Adam8bit',
+    ]);
+    for (const r of reports) {
+      expect(r.backend).toBe('wasm');
+      expect(r.className, r.optimizer).toMatch(/^gradsign\./);
+      expect(r.elements, r.optimizer).toBeGreaterThan(0);
+      expect(r.renamed, r.optimizer).toBe(true);
+      expect(r.differing, r.optimizer).toBe(0);
     }
     await page.close();
   });

@@ -9,7 +9,7 @@ export {
   type VariantGoldenFile,
   variantGoldenRuns,
 } from './golden.js';
-export { layersRoundTrip, type RoundTripResult } from './layers.js';
+export { layersRoundTrip, memoryStore, type RoundTripResult, type RoundTripStore } from './layers.js';
 export { optimize, type Problem, quadratic, rosenbrock } from './problems.js';
 export { type ConformanceOptions, describeOptimizer, zerosVariable } from './suite.js';
 export {

@@ -11,8 +11,9 @@ export interface RoundTripResult {
   /** The loaded model's variable names and those it was saved under (different when TF.js renamed them). */
   readonly loadedNames: string[];
   readonly savedNames: string[];
-  /** The optimizer's class name in the saved model topology. */
+  /** The optimizer's class name as saved in the model's training config, and that of the loaded optimizer. */
   readonly savedClassName: string;
+  readonly loadedClassName: string;
 }
 
 const FEATURES = 4;
@@ -40,12 +41,40 @@ function build(initial: readonly tf.Tensor[]): tfl.LayersModel {
 
 const wave = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin((i + 1) * k));
 
+/** Where the round trip saves the half-trained model and loads it from: a URL (`indexeddb://…`) or handlers. */
+export interface RoundTripStore {
+  readonly save: string | tf.io.IOHandler;
+  readonly load: string | tf.io.IOHandler;
+}
+
+/** An in-memory store (`tf.io.withSaveHandler` / `tf.io.fromMemory`). */
+export function memoryStore(): RoundTripStore {
+  let saved: tf.io.ModelArtifacts | undefined;
+  return {
+    save: tf.io.withSaveHandler(async (a) => {
+      saved = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+    load: {
+      load: async () => {
+        if (!saved) throw new Error('nothing saved yet');
+        return saved;
+      },
+    },
+  };
+}
+
 /**
  * Trains a small model with tfjs-layers (`compile`, `fit`) for `epochs` epochs in one go, and again with a save
- * (`includeOptimizer: true`, through `tf.io.withSaveHandler`) after `epochs / 2`, `tf.loadLayersModel` from
- * memory, and `fit` for the rest, while the first models are still alive. `create` makes the optimizer.
+ * (`includeOptimizer: true`) after `epochs / 2`, `tf.loadLayersModel`, and `fit` for the rest, while the first
+ * models are still alive. `create` makes the optimizer; `store` is where the model goes (default: memory).
  */
-export async function layersRoundTrip(create: () => tf.Optimizer, epochs = 4): Promise<RoundTripResult> {
+export async function layersRoundTrip(
+  create: () => tf.Optimizer,
+  options: { readonly epochs?: number; readonly store?: RoundTripStore } = {},
+): Promise<RoundTripResult> {
+  const epochs = options.epochs ?? 4;
+  const store = options.store ?? memoryStore();
   const xs = tf.tensor2d(wave(EXAMPLES * FEATURES, 12.9898), [EXAMPLES, FEATURES]);
   const ys = tf.tensor2d(wave(EXAMPLES * OUTPUTS, 78.233), [EXAMPLES, OUTPUTS]);
   const initial = [
@@ -66,24 +95,17 @@ export async function layersRoundTrip(create: () => tf.Optimizer, epochs = 4): P
   const first = build(initial);
   first.compile({ optimizer: create(), loss: 'meanSquaredError' });
   await train(first, epochs / 2);
-  let artifacts: tf.io.ModelArtifacts | undefined;
-  await first.save(
-    tf.io.withSaveHandler(async (saved) => {
-      artifacts = saved;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-    { includeOptimizer: true },
-  );
-  const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts!));
+  await first.save(store.save as tf.io.IOHandler, { includeOptimizer: true });
+  const loaded = await tfl.loadLayersModel(store.load as tf.io.IOHandler);
   await train(loaded, epochs - epochs / 2);
 
-  const training = artifacts!.trainingConfig as unknown as { optimizer_config: { class_name: string } };
   const result: RoundTripResult = {
     uninterrupted: weightsOf(whole),
     resumed: weightsOf(loaded),
     loadedNames: loaded.trainableWeights.map((w) => (w.read() as tf.Variable).name),
     savedNames: first.trainableWeights.map((w) => (w.read() as tf.Variable).name),
-    savedClassName: training.optimizer_config.class_name,
+    savedClassName: first.optimizer.getClassName(),
+    loadedClassName: loaded.optimizer.getClassName(),
   };
   for (const model of [whole, first, loaded]) {
     model.optimizer.dispose();

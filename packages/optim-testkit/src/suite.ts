@@ -188,6 +188,7 @@ export function describeOptimizer(options: ConformanceOptions): void {
         const result = await layersRoundTrip(() => options.create() as unknown as tf.Optimizer);
         // Namespaced, so that no class of tfjs's own is replaced in the serialization registry.
         expect(result.savedClassName).toMatch(/^gradsign\./);
+        expect(result.loadedClassName).toBe(result.savedClassName);
         // The loaded model's variables were renamed (the saved ones are still alive): restored by position.
         expect(result.loadedNames).not.toEqual(result.savedNames);
         for (const [i, w] of result.resumed.entries())

@@ -1,11 +1,14 @@
-// The self-check page: gradient parity (webgl vs cpu) and the optimizers' golden vectors on webgl. Small
+// The self-check page: gradient parity (webgl vs cpu), the optimizers' golden vectors on webgl, and a
+// save/load round trip of every optimizer through IndexedDB on wasm. Small
 // tensors are kept on the GPU (WEBGL_CPU_FORWARD off), or tfjs would quietly compute them on the CPU.
 import { type BackendCapabilities, selectBackend } from '@gradsign/backends';
 import * as tf from '@tensorflow/tfjs-core';
 import '../style.css';
 import { makeTable } from '../ui/table';
+import { wasmPaths } from '../wasm-paths';
 import { flushesSubnormals, type GoldenReport, goldenCheck, loadGoldenRuns } from './golden';
 import { type GradientComparison, gradientParity } from './parity';
+import { type SaveLoadReport, saveLoadCheck } from './save-load';
 
 /** The parity bound: max |webgl − cpu| ≤ 1e-4 · max |cpu|, per gradient tensor. */
 export const PARITY_TOLERANCE = 1e-4;
@@ -37,6 +40,21 @@ async function golden(): Promise<{ flushesSubnormals: boolean; reports: GoldenRe
   await tf.setBackend('webgl');
   const runs = await loadGoldenRuns(new URL('golden/', document.baseURI).href);
   return { flushesSubnormals: await flushesSubnormals(), reports: await goldenCheck(runs) };
+}
+
+/** tfjs-layers save → IndexedDB → load → fit on wasm, for every optimizer, against an uninterrupted run. */
+async function saveLoad(): Promise<SaveLoadReport[]> {
+  await setup();
+  // Single-threaded wasm: this page's bundle is minified, and the threaded build starts its pthreads from the
+  // source text of its factory (the app's worker bundle keeps it intact; see vite.config.ts).
+  await import('@tensorflow/tfjs-backend-wasm'); // registers the flag
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  await selectBackend(['wasm'], { wasmPaths: wasmPaths(), onLog: () => {} });
+  try {
+    return await saveLoadCheck('wasm');
+  } finally {
+    await tf.setBackend('webgl');
+  }
 }
 
 const $ = (id: string) => document.getElementById(id)!;
@@ -87,6 +105,20 @@ async function runAll(): Promise<void> {
         ]),
       ),
     );
+    status.textContent = 'save and load';
+    const s = await saveLoad();
+    report.append(
+      makeTable(
+        'tfjs-layers save → IndexedDB → load → fit, on wasm: pass when bit-identical to an uninterrupted run',
+        ['Optimizer', 'Saved as', 'Differing weights', 'Result'],
+        s.map((r) => [
+          r.optimizer,
+          r.className,
+          `${r.differing} of ${r.elements}`,
+          r.differing === 0 ? 'pass' : 'FAIL',
+        ]),
+      ),
+    );
     status.textContent = 'done';
   } catch (error) {
     status.textContent = 'error';
@@ -101,5 +133,5 @@ $('run').addEventListener('click', () => void runAll());
 
 /** For tests: the checks as functions returning plain data. */
 Object.defineProperty(window, 'gradsignChecks', {
-  value: Object.freeze({ setup, parity, golden, tolerance: PARITY_TOLERANCE }),
+  value: Object.freeze({ setup, parity, golden, saveLoad, tolerance: PARITY_TOLERANCE }),
 });
