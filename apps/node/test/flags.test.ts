@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { checkBuilt, runCli } from './run-cli.js';
 
@@ -73,6 +74,9 @@ describe('bad flags exit with code 2 and say what is wrong', () => {
     expect(help.stdout).toMatch(/--resume <file>/);
     const version = await runCli(['--version']);
     expect(version.code).toBe(0);
-    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    expect(version.stdout.trim()).toBe(pkg.version);
   });
 });
