@@ -42,7 +42,7 @@ export interface SweepStatus {
 export interface SubmitResult {
   readonly id: string;
   readonly total: number;
-  /** Runs added to the queue now. */
+  /** Runs added to the queue now (failed runs submitted again are retried). */
   readonly added: number;
   /** Runs already finished (reused), or already queued or running. */
   readonly finished: number;
@@ -77,6 +77,7 @@ export class SweepQueue {
     readonly redis: Redis,
     readonly store: SweepStore,
     readonly queue: Queue,
+    private readonly reconnectForMs: number,
   ) {}
 
   /** Connects (URL, or `GRADSIGN_REDIS_URL`) and checks the connection; fails fast with host:port named. */
@@ -90,7 +91,14 @@ export class SweepQueue {
       prefix,
     });
     queue.on('error', () => {}); // surfaced by the failing call, with host:port
-    return new SweepQueue(target, prefix, redis, new SweepStore(redis, prefix), queue);
+    return new SweepQueue(
+      target,
+      prefix,
+      redis,
+      new SweepStore(redis, prefix),
+      queue,
+      options.reconnectForMs ?? 30_000,
+    );
   }
 
   /** Runs a Redis operation, turning connection failures into a clear {@link SweepQueueError}. */
@@ -128,7 +136,11 @@ export class SweepQueue {
           continue;
         }
         const state = await this.queue.getJobState(run.id);
-        if (state === 'unknown' || state === 'completed') {
+        if (state === 'failed') {
+          // Submitting again retries failed runs (e.g. after installing a missing optimizer on the workers).
+          await (await this.queue.getJob(run.id))?.retry('failed');
+          added += 1;
+        } else if (state === 'unknown' || state === 'completed') {
           // 'completed' without a result: its result was deleted by hand; the job is replaced.
           if (state === 'completed') await this.queue.remove(run.id);
           await this.queue.add('run', run.payload, { ...RUN_JOB_OPTIONS, jobId: run.id });
@@ -200,15 +212,29 @@ export class SweepQueue {
     });
   }
 
-  /** Yields the sweep's status every `intervalMs` (default 1000) until every run is done, failed or missing. */
+  /**
+   * Yields the sweep's status every `intervalMs` (default 1000) until every run is done, failed or missing. Rides out
+   * a Redis that goes away for less than `reconnectForMs`, then throws ('gone').
+   */
   async *watch(
     id: string,
     options: { readonly intervalMs?: number; readonly signal?: AbortSignal } = {},
   ): AsyncGenerator<SweepStatus> {
+    let failingSince: number | undefined;
     for (;;) {
-      const status = await this.status(id);
-      yield status;
-      if (status.queued + status.running === 0 || options.signal?.aborted) return;
+      let status: SweepStatus | undefined;
+      try {
+        status = await this.status(id);
+        failingSince = undefined;
+      } catch (error) {
+        if (!(error instanceof SweepQueueError && error.code === 'gone')) throw error;
+        failingSince ??= Date.now();
+        if (Date.now() - failingSince >= this.reconnectForMs) throw error;
+      }
+      if (status) {
+        yield status;
+        if (status.queued + status.running === 0 || options.signal?.aborted) return;
+      }
       await new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(timer);

@@ -151,6 +151,9 @@ describe('the sweep queue on a real redis-server', () => {
       expect((await jobs.getJob(tampered.id!))!.failedReason).toMatch(
         /job id run-0000 does not match its payload/,
       );
+      // Submitting the sweep again retries its failed run (which a worker would refuse again).
+      expect(await queue.submit('sweep', [plan[0]!])).toMatchObject({ added: 1, finished: 0 });
+      expect(await queue.status(id)).toMatchObject({ failed: 0, queued: 1 });
     } finally {
       await jobs.close();
       await queue.close();
