@@ -8,7 +8,7 @@ import {
   nonNegativeFinite,
   registerOptimizerClass,
 } from '@gradsign/optim-core';
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { DYNAMIC_SIGNED, DYNAMIC_UNSIGNED } from './dynamic-map.js';
 
 /** bitsandbytes' 8-bit optimizers quantize in blocks of 256 elements. */

@@ -27,7 +27,7 @@ export {
   type RegisteredOptimizer,
   registerOptimizer,
 } from './registry.js';
-export { type NamedTensor } from './restored-state.js';
+export type { NamedTensor } from './restored-state.js';
 export { fillUniformInt, mulberry32 } from './rng.js';
 export { CLASS_NAME_PREFIX, ownConfig, registerOptimizerClass } from './serialization.js';
 export type { SlotSpec, SlotValues, UpdateInput, UpdateResult } from './slots.js';

@@ -283,4 +283,3 @@ export abstract class StatefulOptimizer extends tf.Optimizer {
     );
   }
 }
-

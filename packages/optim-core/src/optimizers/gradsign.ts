@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { hasGradSignPacked4Kernel, runGradSignPacked4 } from '../kernels/gradsign-packed4.js';
 import { fillUniformInt, mulberry32 } from '../rng.js';
+import { registerOptimizerClass } from '../serialization.js';
 import type { SlotSpec, UpdateInput, UpdateResult } from '../slots.js';
 import type { SlotStorage } from '../state/format.js';
 import { int8, PackedInt8Storage } from '../state/packed-int8.js';
-import { registerOptimizerClass } from '../serialization.js';
 import { StatefulOptimizer } from '../stateful-optimizer.js';
 import { boolean, checkConfig, integer, oneOf, positiveFinite } from '../validate.js';
 

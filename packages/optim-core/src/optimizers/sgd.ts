@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fail } from '../errors.js';
+import { registerOptimizerClass } from '../serialization.js';
 import type { SlotSpec, UpdateInput, UpdateResult } from '../slots.js';
 import { float32 } from '../state/float32.js';
-import { registerOptimizerClass } from '../serialization.js';
 import { StatefulOptimizer } from '../stateful-optimizer.js';
 import { boolean, checkConfig, nonNegativeFinite, positiveFinite, unitInterval } from '../validate.js';
 
