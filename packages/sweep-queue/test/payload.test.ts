@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { runId, SweepQueueError, validateRunPayload } from '../src/index.js';
 import { payload } from './fixtures.js';
@@ -69,5 +70,31 @@ describe('job payloads', () => {
       config: { optimizer: 'adam', model: 'mlp', steps: 5, batchSize: 32, seed: 0 },
     };
     expect(refusal(unresolved)).toMatch(/not in resolved form/);
+  });
+
+  test('any JSON value, or a valid payload with one field replaced by any JSON value, is refused or accepted, never crashes', () => {
+    const p = payload();
+    const fields = [...Object.keys(p), ...Object.keys(p.config).map((k) => `config.${k}`)];
+    const mutated = fc.tuple(fc.constantFrom(...fields), fc.jsonValue()).map(([field, value]) => {
+      const copy = JSON.parse(JSON.stringify(p)) as Record<string, Record<string, unknown>>;
+      const [head, tail] = field.split('.') as [string, string | undefined];
+      if (tail) copy[head]![tail] = value;
+      else (copy as Record<string, unknown>)[head] = value;
+      return copy;
+    });
+    fc.assert(
+      fc.property(fc.oneof(fc.jsonValue(), mutated), (data) => {
+        try {
+          const accepted = validateRunPayload(data);
+          // Whatever is accepted is complete, bounded and resolves to the same run id however it is written.
+          expect(runId(validateRunPayload(JSON.parse(JSON.stringify(accepted))))).toBe(runId(accepted));
+          expect(accepted.config.steps).toBeLessThanOrEqual(10_000_000);
+        } catch (error) {
+          expect(error).toBeInstanceOf(SweepQueueError);
+          expect((error as SweepQueueError).code).toBe('invalid-job');
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
