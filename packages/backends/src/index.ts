@@ -1,11 +1,35 @@
-export { conv2dFilterGradViaSimd } from './fixes/conv-filter-grad-simd.js';
 export {
+  bundledTfjsCoreVersion,
+  type RegisterGradientsResult,
+  registerGradients,
+  stockGradConfig,
+  stockGradConfigs,
+} from './gradients.js';
+export {
+  BIAS_LEAKY_AFFINE,
+  BIAS_LEAKY_BATCH_NORM,
+  BIAS_LEAKY_BATCH_NORM_BACKENDS,
+  BIAS_LEAKY_BATCH_NORM_GRAD,
+  biasLeakyAffine,
+  biasLeakyBatchNorm,
+  biasLeakyBatchNormAvailable,
+  CONV2D_FILTER_GRAD_SIMD,
+  CONV2D_FILTER_GRAD_WINOGRAD,
   conv2dFilterGradViaConv,
   conv2dFilterGradViaMatMul,
+  conv2dFilterGradViaSimd,
   conv2dInputGradViaConv,
   type InputGradMethod,
-} from './fixes/conv2d.js';
-export { setWinogradMaxTile, winogradTile } from './fixes/conv3x3-winograd.js';
+  maxPoolBackprop,
+  maxPoolGradUsesSimd,
+  type ReplicaSum,
+  ROTATE_FILTER,
+  registerBiasLeakyBatchNorm,
+  setBiasLeakyBatchNormSimd,
+  setMaxPoolGradSimd,
+  setWinogradMaxTile,
+  winogradTile,
+} from './kernels/index.js';
 export {
   activeFixes,
   defaultFixes,
@@ -15,15 +39,7 @@ export {
   type InstallTrainingFixesOptions,
   installTrainingFixes,
   uninstallTrainingFixes,
-} from './fixes/index.js';
-export { maxPoolBackprop, maxPoolGradUsesSimd, setMaxPoolGradSimd } from './fixes/maxpool.js';
-export {
-  bundledTfjsCoreVersion,
-  type RegisterGradientsResult,
-  registerGradients,
-  stockGradConfig,
-  stockGradConfigs,
-} from './gradients.js';
+} from './policy.js';
 export { type BackendCapabilities, probeCapabilities, verifyActiveBackend } from './probe.js';
 export {
   type BackendAttempt,

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { activeFixes, type FixName, installTrainingFixes, uninstallTrainingFixes } from './fixes/index.js';
 import { type RegisterGradientsResult, registerGradients } from './gradients.js';
+import { activeFixes, type FixName, installTrainingFixes, uninstallTrainingFixes } from './policy.js';
 import { type BackendCapabilities, firstLine, probeCapabilities, verifyActiveBackend } from './probe.js';
 
 /** Backends this package knows how to load. Other names are tried if their backend is already registered. */

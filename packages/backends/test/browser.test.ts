@@ -131,7 +131,7 @@ function checkResult(r: Result): void {
   // gradient runs in the SIMD module's shared-memory build.
   expect(r.filterGrad.crossOriginIsolated).toBe(true);
   expect(r.filterGrad.sharedMemory).toBe(true);
-  expect(r.filterGrad.kernels).toContain('GradsignConv2DFilterGradWinograd');
+  expect(r.filterGrad.kernels).toContain('Conv2DFilterGradWinograd');
   // So does the max-pool gradient's SIMD kernel.
   expect(r.filterGrad.maxPoolGradSimd).toBe(true);
   expect(r.filterGrad.dx).toBeLessThan(1e-5);

@@ -1,4 +1,4 @@
-// The WebAssembly SIMD conv filter gradient (src/fixes/conv-filter-grad.wat) on the wasm backend: its dW against a
+// The WebAssembly SIMD conv filter gradient (src/kernels/conv-filter-grad.wat) on the wasm backend: its dW against a
 // float64 plain-JS reference over a grid of shapes and paddings and on random shapes (fast-check), within the
 // worst-case float32 bound of a sum of that many products; the installed conv2d gradient on wasm against cpu's
 // stock kernels; when it applies and when the other forms are used; and that the committed module is current.
@@ -8,13 +8,13 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileConvFilterGrad, convFilterGradSimdFor } from '../src/fixes/conv-filter-grad-simd.js';
 import {
   conv2dFilterGradViaSimd,
   installTrainingFixes,
   selectBackend,
   uninstallTrainingFixes,
 } from '../src/index.js';
+import { compileConvFilterGrad, convFilterGradSimdFor } from '../src/kernels/conv-filter-grad-simd.js';
 import {
   convPadArbitrary,
   type FilterGradReference,
@@ -215,7 +215,7 @@ describe('where the SIMD kernel applies', () => {
 
   itBindsToTheWasmHeap({ compile: compileConvFilterGrad, bind: convFilterGradSimdFor });
 
-  it('src/fixes/conv-filter-grad-wasm.ts is the assembled conv-filter-grad.wat', () => {
+  it('src/kernels/generated/conv-filter-grad-wasm.ts is the assembled conv-filter-grad.wat', () => {
     const script = fileURLToPath(new URL('../scripts/build-simd.mjs', import.meta.url));
     const run = spawnSync(process.execPath, [script, '--check'], { encoding: 'utf8' });
     expect(run.stderr).toBe('');
@@ -264,7 +264,7 @@ describe('the installed conv2d gradient on wasm, vs cpu stock', () => {
     });
     // 3×3 filters over a multiple of 4 input channels go to the Winograd form of the kernel.
     const winograd = c.w[0] === 3 && c.w[1] === 3 && c.w[2] % 4 === 0;
-    expect(names).toContain(winograd ? 'GradsignConv2DFilterGradWinograd' : 'GradsignConv2DFilterGradSimd');
+    expect(names).toContain(winograd ? 'Conv2DFilterGradWinograd' : 'Conv2DFilterGradSimd');
   });
 
   it('uses the matMul/conv2d forms with convFilterGradSimd: false, with the same result', async () => {
@@ -282,7 +282,7 @@ describe('the installed conv2d gradient on wasm, vs cpu stock', () => {
       tf.dispose(ts);
       return g;
     });
-    expect(names).not.toContain('GradsignConv2DFilterGradSimd');
+    expect(names).not.toContain('Conv2DFilterGradSimd');
     const off = await gradsOn('wasm', f, inputs);
     installTrainingFixes('wasm');
     const on = await gradsOn('wasm', f, inputs);

@@ -1,4 +1,4 @@
-// The Winograd conv kernels, F(2×2, 3×3) and F(4×4, 3×3) (src/fixes/conv3x3-winograd.wat), behind wasm's Conv2D
+// The Winograd conv kernels, F(2×2, 3×3) and F(4×4, 3×3) (src/kernels/conv3x3-winograd.wat), behind wasm's Conv2D
 // and the conv filter gradient: outputs and dW against float64 references over a grid of shapes and paddings and on
 // random shapes (fast-check), within the first-order error bound of each algorithm; the convs left to the stock
 // kernel; gradients through it; the tile size chosen per layer; and installing and removing it.
@@ -7,18 +7,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  compileConv3x3Winograd,
-  conv3x3WinogradFor,
-  setWinogradMaxTile,
-  winogradTile,
-} from '../src/fixes/conv3x3-winograd.js';
-import {
   activeFixes,
   conv2dFilterGradViaSimd,
   installTrainingFixes,
   selectBackend,
   uninstallTrainingFixes,
 } from '../src/index.js';
+import {
+  compileConv3x3Winograd,
+  conv3x3WinogradFor,
+  setWinogradMaxTile,
+  winogradTile,
+} from '../src/kernels/conv3x3-winograd.js';
 import {
   convPadArbitrary,
   filterGradFloat64,
@@ -467,7 +467,7 @@ describe('Winograd filter gradient vs a float64 reference', () => {
     const x = randn(c.xs, 4000 + i);
     const dy = randn([c.xs[0], info.outHeight, info.outWidth, c.co], 5000 + i);
     const got = await filterGrad(x, c.xs, dy, c.co, c.pad);
-    expect(got.kernels).toEqual(['GradsignConv2DFilterGradWinograd']);
+    expect(got.kernels).toEqual(['Conv2DFilterGradWinograd']);
     const r = check(got.values, filterGradReference(x, c.xs, dy, c.co, c.pad));
     stats.cases++;
     stats.worst = Math.max(stats.worst, r.worst);
@@ -497,7 +497,7 @@ describe('Winograd filter gradient vs a float64 reference', () => {
     uninstallTrainingFixes('wasm', [WINOGRAD]);
     const without = await filterGrad(x, [2, 6, 6, 4], dy, 8, 'same');
     installTrainingFixes('wasm');
-    expect(without.kernels).toEqual(['GradsignConv2DFilterGradSimd']);
+    expect(without.kernels).toEqual(['Conv2DFilterGradSimd']);
     const x1 = randn([2, 6, 6, 1], 3);
     await tf.setBackend('wasm');
     const names = (
@@ -512,8 +512,8 @@ describe('Winograd filter gradient vs a float64 reference', () => {
           )!,
       )
     ).kernelNames;
-    expect(names).toContain('GradsignConv2DFilterGradSimd');
-    expect(names).not.toContain('GradsignConv2DFilterGradWinograd');
+    expect(names).toContain('Conv2DFilterGradSimd');
+    expect(names).not.toContain('Conv2DFilterGradWinograd');
   });
 });
 

@@ -4,8 +4,8 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { wasmIdentityAliasActive } from '../src/fixes/identity.js';
 import { installTrainingFixes, selectBackend, setMaxPoolGradSimd } from '../src/index.js';
+import { wasmIdentityAliasActive } from '../src/kernels/identity-alias.js';
 import { quiet, randn } from './helpers.js';
 
 beforeAll(async () => {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
+import { selectBackend } from '../src/index.js';
 
 /** Padding as tf.conv2d takes it. */
 export type ConvPad = Parameters<typeof tf.conv2d>[3];
@@ -188,4 +189,14 @@ export function itBindsToTheWasmHeap(module: {
       expect(() => new WebAssembly.Instance(compiled!, { env: { memory: other } })).toThrow();
     }
   });
+}
+
+const selected = new Map<string, Promise<unknown>>();
+
+/** Makes `name` the active backend, selected once through `selectBackend` (gradients and training fixes). */
+export async function useBackend(name: 'cpu' | 'wasm'): Promise<void> {
+  if (!selected.has(name)) selected.set(name, selectBackend([name], { onLog: quiet }));
+  await selected.get(name);
+  if (!(await tf.setBackend(name)) || tf.getBackend() !== name)
+    throw new Error(`backend ${name} is not available`);
 }

@@ -1,12 +1,12 @@
-// The WebAssembly SIMD max-pool backprop (src/fixes/maxpool-grad.wat) behind the wasm MaxPoolGrad fix: bit for bit
+// The WebAssembly SIMD max-pool backprop (src/kernels/maxpool-grad.wat) behind the wasm MaxPoolGrad fix: bit for bit
 // the same dx as the plain-JS `maxPoolBackprop` (its fallback) on inputs with ties, windows of negative values,
 // NaN and ±Infinity, overlapping windows, odd sizes, 'same' and 'valid' padding, and on random shapes (fast-check).
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maxPoolGradSimdFor } from '../src/fixes/maxpool.js';
 import { maxPoolBackprop, selectBackend, setMaxPoolGradSimd } from '../src/index.js';
+import { maxPoolGradSimdFor } from '../src/kernels/maxpool-grad.js';
 import { quiet, rng } from './helpers.js';
 
 type S4 = [number, number, number, number];

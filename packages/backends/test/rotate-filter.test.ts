@@ -1,10 +1,10 @@
-// The conv filter rotation used by the input gradient (src/fixes/rotate-filter.ts): on wasm, the one-copy kernel
+// The conv filter rotation used by the input gradient (src/kernels/rotate-filter.ts): on wasm, the one-copy kernel
 // gives exactly the elements of transpose(reverse(filter, [0, 1]), [0, 1, 3, 2]), and so does its gradient.
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ROTATE_FILTER, rotateFilter } from '../src/fixes/rotate-filter.js';
 import { selectBackend } from '../src/index.js';
+import { ROTATE_FILTER, rotateFilter } from '../src/kernels/rotate-filter.js';
 import { quiet, randn } from './helpers.js';
 
 type S4 = [number, number, number, number];

@@ -32,18 +32,11 @@ export { crossEntropy, crossEntropyPerExample } from './loss.js';
 export {
   BatchNorm,
   type BatchShard,
-  BIAS_LEAKY_AFFINE,
-  BIAS_LEAKY_BN,
-  BIAS_LEAKY_BN_GRAD,
   BlogCnn,
   type BlogCnnOptions,
-  biasLeakyAffine,
-  biasLeakyBatchNorm,
   createModel,
   defaultInitBound,
   type ForwardOptions,
-  FUSED_BACKENDS,
-  fusedBlockAvailable,
   listModels,
   Mlp,
   Model,
@@ -51,20 +44,12 @@ export {
   type ModelOptions,
   type ModelTensor,
   ParamStore,
-  registerFusedBlockKernels,
-  setFusedBlockSimd,
 } from './models/index.js';
 export { DEFAULT_MAX_CONSECUTIVE, type NonFiniteOptions } from './nonfinite.js';
-export {
-  activeReplicaGroup,
-  type ReplicaGroup,
-  ReplicaGroupError,
-  SharedReplicaGroup,
-  withReplicaGroup,
-} from './parallel/group.js';
 export type { EvalPart, ReplicaInfo, ReplicaReply, ReplicaRequest } from './parallel/protocol.js';
 export { createReplica } from './parallel/replica.js';
 export { deriveSeed, dropoutMask, uniformArray } from './random.js';
+export { type ReplicaGroup, ReplicaGroupError, SharedReplicaGroup } from './replica-group.js';
 export {
   median,
   type RunnableTrainer,

@@ -28,8 +28,8 @@ import {
   type NonFiniteOptions,
   resolveNonFinite,
 } from './nonfinite.js';
-import { type ReplicaGroup, withReplicaGroup } from './parallel/group.js';
 import { deriveSeed, Mulberry32, STREAM_DROPOUT } from './random.js';
+import type { ReplicaGroup } from './replica-group.js';
 
 /** The data a run trains and evaluates on. */
 export interface TrainerData {
@@ -255,18 +255,16 @@ export class Trainer {
     let lossValue: number;
     let applied: boolean;
     try {
-      const { value, grads } = withReplicaGroup(this.replica, () =>
-        tf.variableGrads(() => {
-          const logits = this.model.forward(batch.xs, {
-            training: true,
-            dropout: this.dropout,
-            ...(batch.shard ? { shard: batch.shard } : {}),
-          });
-          const loss = crossEntropy(logits, batch.ys);
-          // A replica's loss is its rows' share of the batch mean, so that the replicas' gradients add up.
-          return batch.shard ? tf.mul(loss, batch.xs.shape[0] / batch.shard.total) : loss;
-        }, this.model.trainableVariables()),
-      );
+      const { value, grads } = tf.variableGrads(() => {
+        const logits = this.model.forward(batch.xs, {
+          training: true,
+          dropout: this.dropout,
+          ...(batch.shard ? { shard: batch.shard } : {}),
+        });
+        const loss = crossEntropy(logits, batch.ys);
+        // A replica's loss is its rows' share of the batch mean, so that the replicas' gradients add up.
+        return batch.shard ? tf.mul(loss, batch.xs.shape[0] / batch.shard.total) : loss;
+      }, this.model.trainableVariables());
       let update = grads;
       if (this.replica) {
         const summed = this.sumOverReplicas(this.replica, grads, value);
@@ -312,7 +310,10 @@ export class Trainer {
     };
   }
 
-  /** This replica's rows of a batch (the same rows whatever the backend; the rest are disposed). */
+  /**
+   * This replica's rows of a batch (the same rows whatever the backend; the rest are disposed), and the group's sum
+   * for the layers that need the whole batch's statistics.
+   */
   private shardOf(
     batch: { xs: tf.Tensor4D; ys: tf.Tensor1D },
     group: ReplicaGroup,
@@ -323,7 +324,7 @@ export class Trainer {
     const xs = tf.slice(batch.xs, [offset, 0, 0, 0], [rows, -1, -1, -1]);
     const ys = tf.slice(batch.ys, [offset], [rows]);
     tf.dispose([batch.xs, batch.ys]);
-    return { xs, ys, shard: { offset, total } };
+    return { xs, ys, shard: { offset, total, sum: (values) => group.allReduceSum(values) } };
   }
 
   /** The gradients and loss summed over the replica group (every replica gets the same values). */

@@ -5,13 +5,13 @@ import { Mulberry32 } from '@gradsign/datasets';
 import { afterEach, describe, expect, test } from 'vitest';
 import { type Checkpoint, dropoutMask, type TrainConfig, Trainer } from '../src/index.js';
 import type { ParallelTrainer as ParallelTrainerType } from '../src/node.js';
-import { SharedReplicaGroup } from '../src/parallel/group.js';
+import { SharedReplicaGroup } from '../src/replica-group.js';
 import { smallMnist } from './data.js';
 import { useBackend } from './helpers.js';
 
 const distNode = new URL('../dist/node.js', import.meta.url).href;
 const { ParallelTrainer } = (await import(distNode)) as { ParallelTrainer: typeof ParallelTrainerType };
-const groupModule = new URL('../dist/parallel/group.js', import.meta.url).href;
+const groupModule = new URL('../dist/replica-group.js', import.meta.url).href;
 // The errors replica threads raise are dist's classes: check them (and run them) with dist's code too.
 const { DivergenceError, runTrainer } = (await import(
   new URL('../dist/index.js', import.meta.url).href

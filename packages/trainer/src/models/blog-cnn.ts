@@ -1,6 +1,11 @@
+import {
+  BIAS_LEAKY_BATCH_NORM_BACKENDS,
+  biasLeakyAffine,
+  biasLeakyBatchNorm,
+  biasLeakyBatchNormAvailable,
+} from '@gradsign/backends/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Mulberry32 } from '../random.js';
-import { biasLeakyAffine, biasLeakyBatchNorm, FUSED_BACKENDS, fusedBlockAvailable } from './fused.js';
 import { BatchNorm, defaultInitBound, dropout, type ForwardOptions, Model, stage } from './model.js';
 
 const WIDTH = 32;
@@ -37,7 +42,7 @@ export interface BlogCnnOptions {
  * weights and biases U(−1/√fan_in, 1/√fan_in); BatchNorm γ = 1, β = 0, running mean 0, running variance 1.
  *
  * On cpu and wasm each block's bias + leakyReLU + BatchNorm is one fused kernel unless `options.fused` is false
- * (see `./fused.ts`).
+ * (`BiasLeakyBatchNorm` of `@gradsign/backends/kernels`).
  */
 export class BlogCnn extends Model {
   readonly kind = 'blog-cnn';
@@ -69,23 +74,32 @@ export class BlogCnn extends Model {
   }
 
   override dataParallelProblem(): string | null {
-    if (this.fused && fusedBlockAvailable()) return null;
-    return `data-parallel training of blog-cnn needs its fused BatchNorm kernels, which run on ${FUSED_BACKENDS.join(
+    if (this.fused && biasLeakyBatchNormAvailable()) return null;
+    return `data-parallel training of blog-cnn needs its fused BatchNorm kernels, which run on ${BIAS_LEAKY_BATCH_NORM_BACKENDS.join(
       ' and ',
     )} with the fused option on (backend: ${tf.getBackend()}, fused: ${this.fused})`;
   }
 
   private block(x: tf.Tensor4D, index: number, options: ForwardOptions): tf.Tensor4D {
     const { kernel, bias, bn } = this.blocks[index]!;
-    if (this.fused && fusedBlockAvailable()) {
+    if (this.fused && biasLeakyBatchNormAvailable()) {
       return stage(options.training, () => {
         const conv = tf.conv2d(x, kernel as tf.Tensor4D, 1, 'same');
         if (!options.training) {
           return biasLeakyAffine(conv, bias, bn.runningMean, bn.evalScale(), bn.beta, SLOPE);
         }
-        const { y, mean, variance } = biasLeakyBatchNorm(conv, bias, bn.gamma, bn.beta, SLOPE, bn.eps);
+        const { shard } = options;
+        const { y, mean, variance } = biasLeakyBatchNorm(
+          conv,
+          bias,
+          bn.gamma,
+          bn.beta,
+          SLOPE,
+          bn.eps,
+          shard?.sum,
+        );
         // The statistics are the whole batch's (in data-parallel training, over all replicas' rows).
-        const rows = options.shard?.total ?? conv.shape[0];
+        const rows = shard?.total ?? conv.shape[0];
         bn.record(mean, variance, rows * conv.shape[1] * conv.shape[2], this.pendingStats);
         return y;
       });

@@ -50,17 +50,6 @@ export function createModel(name: string, options: ModelOptions = {}): Model {
 }
 
 export { BlogCnn, type BlogCnnOptions } from './blog-cnn.js';
-export {
-  BIAS_LEAKY_AFFINE,
-  BIAS_LEAKY_BN,
-  BIAS_LEAKY_BN_GRAD,
-  biasLeakyAffine,
-  biasLeakyBatchNorm,
-  FUSED_BACKENDS,
-  fusedBlockAvailable,
-  registerFusedBlockKernels,
-  setFusedBlockSimd,
-} from './fused.js';
 export { Mlp } from './mlp.js';
 export {
   BatchNorm,

@@ -10,15 +10,21 @@ export interface ForwardOptions {
   readonly dropout?: Mulberry32;
   /**
    * Data-parallel training: the input is rows `offset …` of a batch of `total` rows split over replicas. Dropout
-   * then draws the whole batch's mask and uses this shard's rows, and BatchNorm counts the whole batch.
+   * then draws the whole batch's mask and uses this shard's rows, and BatchNorm sums its statistics over the
+   * replicas with `shard.sum`.
    */
   readonly shard?: BatchShard;
 }
 
-/** Where one replica's rows sit in the whole batch. */
+/** Where one replica's rows sit in the whole batch, and how to add numbers over the replicas. */
 export interface BatchShard {
   readonly offset: number;
   readonly total: number;
+  /**
+   * Adds `values` in place, element-wise, over every replica (each calls it alike and gets the same sums): how
+   * layers that couple a batch's rows (BatchNorm) get the whole batch's statistics.
+   */
+  readonly sum: (values: Float64Array) => void;
 }
 
 /** A model tensor as checkpoints and `Model.tensors()` see it: logical name, not the engine's variable name. */

@@ -7,8 +7,8 @@ import { CheckpointError, DivergenceError, TrainerError } from '../errors.js';
 import { type EvalResult, type EvaluateOptions, evalResult } from '../evaluate.js';
 import { type StepHistory, StepLog } from '../history.js';
 import type { NonFiniteOptions } from '../nonfinite.js';
+import { SharedReplicaGroup } from '../replica-group.js';
 import type { StepRecord, TrainerData } from '../trainer.js';
-import { SharedReplicaGroup } from './group.js';
 import type { ReplicaSetup, ReplicaWorkerData } from './node-worker.js';
 import type {
   EvalPart,

@@ -1,7 +1,7 @@
 import { subset } from '@gradsign/datasets';
 import { CheckpointError, DivergenceError, TrainerError } from '../errors.js';
+import { SharedReplicaGroup } from '../replica-group.js';
 import { Trainer } from '../trainer.js';
-import { SharedReplicaGroup } from './group.js';
 import type { ReplicaReply, ReplicaRequest, ReplicaResult } from './protocol.js';
 
 /**

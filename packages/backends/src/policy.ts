@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { registerGradients, stockGradConfig } from '../gradients.js';
-import { setConvFilterGradWinograd } from './conv-filter-grad-simd.js';
+import { registerGradients, stockGradConfig } from './gradients.js';
+import { setConvFilterGradWinograd } from './kernels/conv-filter-grad-simd.js';
 import {
   conv2DBackpropInputGradConfig,
   conv2DGradConfig,
@@ -9,10 +9,10 @@ import {
   setConvFilterGradMatMul,
   setConvFilterGradSimd,
   setConvGradBackend,
-} from './conv2d.js';
-import { wasmConv2DKernel } from './conv3x3-winograd.js';
-import { installWasmIdentityAlias, removeWasmIdentityAlias } from './identity.js';
-import { wasmMaxPoolGradKernel } from './maxpool.js';
+} from './kernels/conv2d-grad.js';
+import { wasmConv2DKernel } from './kernels/conv3x3-winograd.js';
+import { installWasmIdentityAlias, removeWasmIdentityAlias } from './kernels/identity-alias.js';
+import { wasmMaxPoolGradKernel } from './kernels/maxpool-grad.js';
 
 /** The training fixes this package knows. */
 export type FixName = 'conv2d-grad' | 'maxpool-grad' | 'conv2d-winograd';

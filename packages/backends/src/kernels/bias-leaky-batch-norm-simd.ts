@@ -1,9 +1,13 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { wholeBatchSums } from '../parallel/group.js';
-import { FUSED_SIMD_SHARED_WASM_BASE64, FUSED_SIMD_WASM_BASE64 } from './fused-simd-wasm.js';
+import {
+  BIAS_LEAKY_BATCH_NORM_SHARED_WASM_BASE64,
+  BIAS_LEAKY_BATCH_NORM_WASM_BASE64,
+} from './generated/bias-leaky-batch-norm-wasm.js';
+import { type ReplicaSum, wholeBatchSums } from './replica-sum.js';
+import { heapMemory, heapScratch, moduleOnWasmHeap, type WasmBackendLike } from './wasm-heap.js';
 
 /**
- * The fused block kernels as WebAssembly SIMD (fused-simd.wat), instantiated on the tfjs wasm backend's own
+ * The `BiasLeakyBatchNorm` kernels as WebAssembly SIMD (bias-leaky-batch-norm.wat), instantiated on the tfjs wasm backend's own
  * memory so they read and write tensors in place. Used by the wasm backend's kernels when the channel count is a
  * multiple of 4; `null` where it cannot run (no SIMD, or a wasm build that does not expose its memory), in which
  * case the kernels use the JavaScript loops.
@@ -61,73 +65,34 @@ interface SimdExports {
   ): void;
 }
 
-/** The parts of tfjs-backend-wasm's BackendWasm (and its emscripten module) the SIMD path uses. */
-export interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
-  wasm?: {
-    asm?: { memory?: unknown };
-    wasmMemory?: unknown;
-    _malloc?: (bytes: number) => number;
-    _free?: (ptr: number) => void;
-  };
-}
+const kernel = moduleOnWasmHeap<SimdExports>({
+  ordinary: BIAS_LEAKY_BATCH_NORM_WASM_BASE64,
+  shared: BIAS_LEAKY_BATCH_NORM_SHARED_WASM_BASE64,
+});
 
-interface Simd {
+/** The module for a shared (threaded backend) or an ordinary memory (see `moduleOnWasmHeap`). */
+export const compileBiasLeakyBatchNorm = kernel.compile;
+
+/** The SIMD kernels bound to a wasm backend's memory, with its heap's scratch allocator. */
+export interface Simd {
   readonly memory: WebAssembly.Memory;
   readonly fn: SimdExports;
   readonly malloc: (bytes: number) => number;
   readonly free: (ptr: number) => void;
 }
 
-const instances = new WeakMap<object, Simd | null>();
-const compiled = new Map<boolean, WebAssembly.Module | null>();
-
-/** The module for a shared (threaded backend) or an ordinary memory: an import links only to its own kind. */
-export function compile(shared: boolean): WebAssembly.Module | null {
-  const cached = compiled.get(shared);
-  if (cached !== undefined) return cached;
-  let module: WebAssembly.Module | null = null;
-  try {
-    const bin = atob(shared ? FUSED_SIMD_SHARED_WASM_BASE64 : FUSED_SIMD_WASM_BASE64);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    module = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-  } catch {
-    module = null;
-  }
-  compiled.set(shared, module);
-  return module;
-}
+const bound = new WeakMap<object, Simd | null>();
 
 /** The SIMD kernels bound to this wasm backend's memory, or null when they cannot run there. */
 export function simdFor(backend: WasmBackendLike): Simd | null {
-  const cached = instances.get(backend);
-  if (cached !== undefined) return cached;
-  let simd: Simd | null = null;
-  const m = backend.wasm;
-  const memory = m?.asm?.memory ?? m?.wasmMemory;
-  const shared =
-    memory instanceof WebAssembly.Memory &&
-    typeof SharedArrayBuffer === 'function' &&
-    memory.buffer instanceof SharedArrayBuffer;
-  const module = typeof WebAssembly === 'object' ? compile(shared) : null;
-  if (
-    module != null &&
-    memory instanceof WebAssembly.Memory &&
-    typeof m?._malloc === 'function' &&
-    typeof m._free === 'function'
-  ) {
-    try {
-      const instance = new WebAssembly.Instance(module, { env: { memory } });
-      const malloc = m._malloc.bind(m);
-      const free = m._free.bind(m);
-      simd = { memory, fn: instance.exports as unknown as SimdExports, malloc, free };
-    } catch {
-      simd = null;
-    }
+  let simd = bound.get(backend);
+  if (simd === undefined) {
+    const fn = kernel.bind(backend);
+    const memory = heapMemory(backend);
+    const scratch = heapScratch(backend);
+    simd = fn != null && memory != null && scratch != null ? { memory, fn, ...scratch } : null;
+    bound.set(backend, simd);
   }
-  instances.set(backend, simd);
   return simd;
 }
 
@@ -144,6 +109,7 @@ export function simdForward(
   C: number,
   slope: number,
   eps: number,
+  overReplicas: ReplicaSum | undefined,
 ): tf.TensorInfo[] {
   const y = backend.makeOutput(x.shape, 'float32');
   const meanT = backend.makeOutput([C], 'float32');
@@ -160,7 +126,11 @@ export function simdForward(
     new Float32Array(buf, part, 2 * C).fill(0);
     simd.fn.fwdStats(ptr(backend, x), ptr(backend, bias), ptr(backend, y), acc, part, npos, C, slope);
     // Whole-batch statistics in data-parallel training: every replica's sums and counts.
-    const { sums, count } = wholeBatchSums([new Float64Array(simd.memory.buffer, acc, 2 * C)], npos);
+    const { sums, count } = wholeBatchSums(
+      [new Float64Array(simd.memory.buffer, acc, 2 * C)],
+      npos,
+      overReplicas,
+    );
     const p = new Float32Array(simd.memory.buffer, params, 3 * C);
     const g = backend.typedArrayFromHeap(gamma);
     const b = backend.typedArrayFromHeap(beta);
@@ -195,6 +165,7 @@ export function simdBackward(
   C: number,
   slope: number,
   eps: number,
+  overReplicas: ReplicaSum | undefined,
 ): tf.TensorInfo[] {
   const dx = backend.makeOutput(x.shape, 'float32');
   const dbiasT = backend.makeOutput([C], 'float32');
@@ -219,7 +190,7 @@ export function simdBackward(
     buf = simd.memory.buffer;
     const sums = new Float64Array(buf, acc, 2 * C);
     // dγ and dβ are this replica's share; dx needs the whole batch's sums (data-parallel training).
-    const { sums: global, count } = wholeBatchSums([sums], npos);
+    const { sums: global, count } = wholeBatchSums([sums], npos, overReplicas);
     const g = backend.typedArrayFromHeap(gamma);
     const p = new Float32Array(buf, k, 3 * C);
     const dgamma = backend.typedArrayFromHeap(dgammaT);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { MAXPOOL_GRAD_SHARED_WASM_BASE64, MAXPOOL_GRAD_WASM_BASE64 } from './maxpool-grad-wasm.js';
+import { MAXPOOL_GRAD_SHARED_WASM_BASE64, MAXPOOL_GRAD_WASM_BASE64 } from './generated/maxpool-grad-wasm.js';
 import { isWasmBackend, moduleOnWasmHeap } from './wasm-heap.js';
 
 type Shape4D = [number, number, number, number];

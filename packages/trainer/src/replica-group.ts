@@ -2,7 +2,9 @@
  * Replicas of one run on several threads (data-parallel training). Each replica holds the whole model and
  * optimizer, computes the gradient of its shard of every batch, and the replicas sum what has to be global:
  * BatchNorm's per-channel sums (so batch statistics are those of the whole batch), the gradients and the loss.
- * Every replica adds the same numbers in the same order, so all of them apply bit-identical updates.
+ * Every replica adds the same numbers in the same order, so all of them apply bit-identical updates. The trainer
+ * sums the gradients and the loss itself and hands `allReduceSum` to the forward pass (`ForwardOptions.shard.sum`),
+ * which passes it on to the BatchNorm kernels as an attribute.
  */
 export interface ReplicaGroup {
   /** This replica's position, 0 … count − 1. */
@@ -124,43 +126,4 @@ export class SharedReplicaGroup implements ReplicaGroup {
     }
     this.checkAborted();
   }
-}
-
-let active: ReplicaGroup | null = null;
-
-/** The group the current training step runs in (null outside data-parallel training). */
-export function activeReplicaGroup(): ReplicaGroup | null {
-  return active;
-}
-
-/** Runs `fn` with `group` as the active replica group (what the BatchNorm kernels synchronise over). */
-export function withReplicaGroup<T>(group: ReplicaGroup | null, fn: () => T): T {
-  const previous = active;
-  active = group;
-  try {
-    return fn();
-  } finally {
-    active = previous;
-  }
-}
-
-/**
- * Per-channel sums over the whole batch, for layers that couple a batch's rows (BatchNorm): `parts` are this
- * thread's sums, one array after the other, over `count` values each. Inside a data-parallel step they and the
- * count are summed over the active replica group; outside, they come back as they are.
- */
-export function wholeBatchSums(
-  parts: readonly ArrayLike<number>[],
-  count: number,
-): { sums: Float64Array; count: number } {
-  const length = parts.reduce((n, p) => n + p.length, 0);
-  const values = new Float64Array(length + 1);
-  let offset = 0;
-  for (const p of parts) {
-    for (let i = 0; i < p.length; i++) values[offset + i] = p[i]!;
-    offset += p.length;
-  }
-  values[length] = count;
-  active?.allReduceSum(values);
-  return { sums: values.subarray(0, length), count: values[length]! };
 }

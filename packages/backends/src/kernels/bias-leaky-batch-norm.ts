@@ -1,6 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { wholeBatchSums } from '../parallel/group.js';
-import { simdBackward, simdFor, simdForward, simdLeakyAffine, type WasmBackendLike } from './fused-simd.js';
+import {
+  type BlockAttrs,
+  biasLeakyAffineForward,
+  biasLeakyBatchNormBackward,
+  biasLeakyBatchNormForward,
+} from './bias-leaky-batch-norm-loops.js';
+import { simdBackward, simdFor, simdForward, simdLeakyAffine } from './bias-leaky-batch-norm-simd.js';
+import type { ReplicaSum } from './replica-sum.js';
+import { isWasmBackend, type WasmBackendLike } from './wasm-heap.js';
 
 /**
  * One fused kernel for the tail of a blog-cnn block: conv output + bias → leakyReLU → BatchNorm, in training
@@ -12,7 +19,7 @@ import { simdBackward, simdFor, simdForward, simdLeakyAffine, type WasmBackendLi
  *
  * The kernels run on the cpu and wasm backends, reading and writing the backends' memory in place; elsewhere
  * (webgl, tensorflow) the model keeps the composed ops. On wasm they are WebAssembly SIMD loops
- * (fused-simd.wat) on the backend's own heap when the channel count is a multiple of 4; otherwise, and on cpu,
+ * (bias-leaky-batch-norm.wat) on the backend's own heap when the channel count is a multiple of 4; otherwise, and on cpu,
  * JavaScript loops. Statistics and gradient sums accumulate in float64 (the SIMD loops fold float32 partial sums
  * of 64 positions into float64).
  *
@@ -24,17 +31,14 @@ import { simdBackward, simdFor, simdForward, simdLeakyAffine, type WasmBackendLi
  *
  *     dβ = Σ dy,   dγ = Σ dy·â,   da = γ·inv·(dy − dβ/N − â·dγ/N),   dz = z > 0 ? da : slope·da,   dbias = Σ dz
  */
-export const BIAS_LEAKY_BN = 'GradsignBiasLeakyBatchNorm';
-export const BIAS_LEAKY_BN_GRAD = 'GradsignBiasLeakyBatchNormGrad';
-export const BIAS_LEAKY_AFFINE = 'GradsignBiasLeakyAffine';
+export const BIAS_LEAKY_BATCH_NORM = 'BiasLeakyBatchNorm';
+/** The training kernel's backward: dx, dbias, dγ and dβ in one call. */
+export const BIAS_LEAKY_BATCH_NORM_GRAD = 'BiasLeakyBatchNormGrad';
+/** The eval form: (leakyReLU(x + bias) − running mean)·scale + β, with scale = γ/√(running variance + eps). */
+export const BIAS_LEAKY_AFFINE = 'BiasLeakyAffine';
 
-/** The backends the fused kernels are written for. */
-export const FUSED_BACKENDS: readonly string[] = ['cpu', 'wasm'];
-
-interface BlockAttrs {
-  slope: number;
-  eps: number;
-}
+/** The backends the kernels are written for. */
+export const BIAS_LEAKY_BATCH_NORM_BACKENDS: readonly string[] = ['cpu', 'wasm'];
 
 let simdEnabled = true;
 
@@ -42,24 +46,19 @@ let simdEnabled = true;
  * Whether the wasm backend may use the SIMD kernels (default true). With false it runs the JavaScript loops, as
  * cpu does; for tests and benchmarks.
  */
-export function setFusedBlockSimd(enabled: boolean): void {
+export function setBiasLeakyBatchNormSimd(enabled: boolean): void {
   simdEnabled = enabled;
 }
 
 /** The SIMD kernels for this backend and channel count, or null. */
 function simdOf(backend: unknown, C: number) {
-  return simdEnabled && C % 4 === 0 && isWasm(backend) ? simdFor(backend) : null;
+  return simdEnabled && C % 4 === 0 && isWasmBackend(backend) ? simdFor(backend) : null;
 }
 
 /** The parts of tfjs-backend-cpu's MathBackendCPU the kernels use. */
 interface CpuBackendLike {
   data: { get(dataId: tf.DataId): { values?: unknown } };
   makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.TypedArray): tf.TensorInfo;
-}
-
-function isWasm(b: unknown): b is WasmBackendLike {
-  const o = b as Partial<WasmBackendLike> | null;
-  return o != null && typeof o.makeOutput === 'function' && typeof o.typedArrayFromHeap === 'function';
 }
 
 function isCpu(b: unknown): b is CpuBackendLike {
@@ -78,9 +77,10 @@ function withArrays(
   compute: (inputs: Float32Array[], outputs: Float32Array[]) => void,
 ): tf.TensorInfo[] {
   for (const t of inputs) {
-    if (t.dtype !== 'float32') throw new Error(`fused block kernels take float32 tensors, got ${t.dtype}`);
+    if (t.dtype !== 'float32')
+      throw new Error(`BiasLeakyBatchNorm kernels take float32 tensors, got ${t.dtype}`);
   }
-  if (isWasm(backend)) {
+  if (isWasmBackend(backend)) {
     const outs = outputShapes.map((shape) => backend.makeOutput(shape, 'float32'));
     // Views are taken after every allocation: growing the wasm heap detaches earlier views.
     const inViews = inputs.map((t) => backend.typedArrayFromHeap(t) as Float32Array);
@@ -92,157 +92,20 @@ function withArrays(
     const inViews = inputs.map((t) => {
       const values = backend.data.get(t.dataId).values;
       if (!(values instanceof Float32Array))
-        throw new Error('fused block kernels: input values not on the cpu');
+        throw new Error('BiasLeakyBatchNorm kernels: input values not on the cpu');
       return values;
     });
     const outViews = outputShapes.map((shape) => new Float32Array(shape.reduce((a, b) => a * b, 1)));
     compute(inViews, outViews);
     return outputShapes.map((shape, i) => backend.makeTensorInfo(shape, 'float32', outViews[i]));
   }
-  throw new Error('fused block kernels run on the cpu and wasm backends only');
-}
-
-/**
- * Training forward. Outputs y (like x), the batch mean and the biased batch variance (both [C]). Inside a
- * data-parallel step the statistics are those of the whole batch, summed over the replica group.
- */
-export function biasLeakyBatchNormForward(
-  x: Float32Array,
-  bias: Float32Array,
-  gamma: Float32Array,
-  beta: Float32Array,
-  channels: number,
-  { slope, eps }: BlockAttrs,
-  y: Float32Array,
-  meanOut: Float32Array,
-  varOut: Float32Array,
-): void {
-  const C = channels;
-  const total = x.length;
-  const n = total / C;
-  const sum = new Float64Array(C);
-  const sumSq = new Float64Array(C);
-  const b = Float64Array.from(bias);
-  // Pass 1: a = leaky(x + bias) (rounded to float32 as the composed ops would store it), with Σa and Σa².
-  // y holds a until pass 2.
-  for (let base = 0; base < total; base += C) {
-    for (let c = 0; c < C; c++) {
-      const z = Math.fround(x[base + c]! + b[c]!);
-      const a = z > 0 ? z : Math.fround(slope * z);
-      y[base + c] = a;
-      sum[c] = sum[c]! + a;
-      sumSq[c] = sumSq[c]! + a * a;
-    }
-  }
-  // In data-parallel training the statistics are over the whole batch: the sums and counts of all replicas.
-  const { sums: global, count } = wholeBatchSums([sum, sumSq], n);
-  const mean = new Float64Array(C);
-  const scale = new Float64Array(C);
-  const shift = new Float64Array(C);
-  for (let c = 0; c < C; c++) {
-    const m = global[c]! / count;
-    // Σa² in float64 over at most a few hundred thousand float32 values: the cancellation is harmless here.
-    const v = Math.max(global[C + c]! / count - m * m, 0);
-    mean[c] = m;
-    meanOut[c] = m;
-    varOut[c] = v;
-    scale[c] = gamma[c]! / Math.sqrt(v + eps);
-    shift[c] = beta[c]!;
-  }
-  // Pass 2: y = γ·(a − μ)/√(σ² + eps) + β.
-  for (let base = 0; base < total; base += C) {
-    for (let c = 0; c < C; c++) y[base + c] = (y[base + c]! - mean[c]!) * scale[c]! + shift[c]!;
-  }
-}
-
-/** Training backward: dx (like x), dbias, dgamma and dbeta ([C]). */
-export function biasLeakyBatchNormBackward(
-  dy: Float32Array,
-  x: Float32Array,
-  bias: Float32Array,
-  gamma: Float32Array,
-  meanIn: Float32Array,
-  varIn: Float32Array,
-  channels: number,
-  { slope, eps }: BlockAttrs,
-  dx: Float32Array,
-  dbias: Float32Array,
-  dgamma: Float32Array,
-  dbeta: Float32Array,
-): void {
-  const C = channels;
-  const total = x.length;
-  const n = total / C;
-  const b = Float64Array.from(bias);
-  const mean = Float64Array.from(meanIn);
-  const inv = new Float64Array(C);
-  for (let c = 0; c < C; c++) inv[c] = 1 / Math.sqrt(varIn[c]! + eps);
-  const sdy = new Float64Array(C);
-  const sdyx = new Float64Array(C);
-  // Pass 1: Σdy and Σdy·â.
-  for (let base = 0; base < total; base += C) {
-    for (let c = 0; c < C; c++) {
-      const z = Math.fround(x[base + c]! + b[c]!);
-      const a = z > 0 ? z : Math.fround(slope * z);
-      const g = dy[base + c]!;
-      sdy[c] = sdy[c]! + g;
-      sdyx[c] = sdyx[c]! + g * (a - mean[c]!) * inv[c]!;
-    }
-  }
-  // γ's and β's gradients are this replica's share (the trainer sums gradients over replicas); dx needs the
-  // whole batch's sums.
-  const { sums: global, count } = wholeBatchSums([sdy, sdyx], n);
-  const k = new Float64Array(C);
-  const m1 = new Float64Array(C);
-  const m2 = new Float64Array(C);
-  for (let c = 0; c < C; c++) {
-    dbeta[c] = sdy[c]!;
-    dgamma[c] = sdyx[c]!;
-    k[c] = gamma[c]! * inv[c]!;
-    m1[c] = global[c]! / count;
-    m2[c] = global[C + c]! / count;
-  }
-  const sdz = new Float64Array(C);
-  // Pass 2: dz, and Σdz for the bias.
-  for (let base = 0; base < total; base += C) {
-    for (let c = 0; c < C; c++) {
-      const z = Math.fround(x[base + c]! + b[c]!);
-      const a = z > 0 ? z : Math.fround(slope * z);
-      const ah = (a - mean[c]!) * inv[c]!;
-      const da = k[c]! * (dy[base + c]! - m1[c]! - ah * m2[c]!);
-      const dz = Math.fround(z > 0 ? da : slope * da);
-      dx[base + c] = dz;
-      sdz[c] = sdz[c]! + dz;
-    }
-  }
-  for (let c = 0; c < C; c++) dbias[c] = sdz[c]!;
-}
-
-/** Eval forward: y = (leaky(x + bias) − runningMean)·scale + beta, with scale = γ/√(running variance + eps). */
-export function biasLeakyAffineForward(
-  x: Float32Array,
-  bias: Float32Array,
-  runningMean: Float32Array,
-  scale: Float32Array,
-  beta: Float32Array,
-  channels: number,
-  slope: number,
-  y: Float32Array,
-): void {
-  const C = channels;
-  const total = x.length;
-  for (let base = 0; base < total; base += C) {
-    for (let c = 0; c < C; c++) {
-      const z = Math.fround(x[base + c]! + bias[c]!);
-      const a = z > 0 ? z : Math.fround(slope * z);
-      y[base + c] = (a - runningMean[c]!) * scale[c]! + beta[c]!;
-    }
-  }
+  throw new Error('BiasLeakyBatchNorm kernels run on the cpu and wasm backends only');
 }
 
 function channelsOf(t: tf.TensorInfo): number {
   const c = t.shape[t.shape.length - 1];
-  if (c == null || c < 1) throw new Error(`fused block kernels need a channel axis, got shape [${t.shape}]`);
+  if (c == null || c < 1)
+    throw new Error(`BiasLeakyBatchNorm kernels need a channel axis, got shape [${t.shape}]`);
   return c;
 }
 
@@ -251,7 +114,8 @@ const forwardKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const C = channelsOf(x);
   const a = attrs as unknown as BlockAttrs;
   const simd = simdOf(backend, C);
-  if (simd) return simdForward(backend as WasmBackendLike, simd, x, bias, gamma, beta, C, a.slope, a.eps);
+  if (simd)
+    return simdForward(backend as WasmBackendLike, simd, x, bias, gamma, beta, C, a.slope, a.eps, a.sum);
   return withArrays(backend, [x, bias, gamma, beta], [x.shape, [C], [C]], ([xv, bv, gv, betav], [y, m, v]) =>
     biasLeakyBatchNormForward(xv!, bv!, gv!, betav!, C, a, y!, m!, v!),
   );
@@ -278,6 +142,7 @@ const backwardKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
       C,
       a.slope,
       a.eps,
+      a.sum,
     );
   }
   return withArrays(
@@ -306,7 +171,7 @@ const affineKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 
 /** Gradient of the training kernel: one backward kernel call gives all four gradients. */
 const forwardGradConfig: tf.GradConfig = {
-  kernelName: BIAS_LEAKY_BN,
+  kernelName: BIAS_LEAKY_BATCH_NORM,
   inputsToSave: ['x', 'bias', 'gamma'],
   outputsToSave: [false, true, true],
   gradFunc: (dys, saved, attrs) => {
@@ -315,7 +180,7 @@ const forwardGradConfig: tf.GradConfig = {
     const [dx, dbias, dgamma, dbeta] = tf
       .engine()
       .runKernel(
-        BIAS_LEAKY_BN_GRAD,
+        BIAS_LEAKY_BATCH_NORM_GRAD,
         { dy, x: x!, bias: bias!, gamma: gamma!, mean: mean!, variance: variance! },
         attrs,
       ) as tf.Tensor[];
@@ -323,38 +188,42 @@ const forwardGradConfig: tf.GradConfig = {
   },
 };
 
-/** Registers the fused kernels (and the training kernel's gradient) for a backend, once. */
-export function registerFusedBlockKernels(backendName: string): boolean {
-  if (!FUSED_BACKENDS.includes(backendName)) return false;
+/**
+ * Registers the kernels (and the training kernel's gradient) for a backend, once; false where they do not run. The
+ * ops below call it for the active backend, so nothing else needs to.
+ */
+export function registerBiasLeakyBatchNorm(backendName: string): boolean {
+  if (!BIAS_LEAKY_BATCH_NORM_BACKENDS.includes(backendName)) return false;
   const kernels: [string, tf.KernelFunc][] = [
-    [BIAS_LEAKY_BN, forwardKernel],
-    [BIAS_LEAKY_BN_GRAD, backwardKernel],
+    [BIAS_LEAKY_BATCH_NORM, forwardKernel],
+    [BIAS_LEAKY_BATCH_NORM_GRAD, backwardKernel],
     [BIAS_LEAKY_AFFINE, affineKernel],
   ];
   for (const [kernelName, kernelFunc] of kernels) {
     if (tf.getKernel(kernelName, backendName) == null)
       tf.registerKernel({ kernelName, backendName, kernelFunc });
   }
-  if (tf.getGradient(BIAS_LEAKY_BN) == null) tf.registerGradient(forwardGradConfig);
+  if (tf.getGradient(BIAS_LEAKY_BATCH_NORM) == null) tf.registerGradient(forwardGradConfig);
   return true;
 }
 
-/** Whether the fused kernels can run on the active backend (registering them on first use). */
-export function fusedBlockAvailable(): boolean {
-  return registerFusedBlockKernels(tf.getBackend());
+/** Whether the kernels can run on the active backend (registering them on first use). */
+export function biasLeakyBatchNormAvailable(): boolean {
+  return registerBiasLeakyBatchNorm(tf.getBackend());
 }
 
-function requireFused(): void {
-  if (!fusedBlockAvailable()) {
+function requireKernels(): void {
+  if (!biasLeakyBatchNormAvailable()) {
     throw new Error(
-      `the fused block kernels run on ${FUSED_BACKENDS.join(' and ')}, not on '${tf.getBackend()}'`,
+      `the BiasLeakyBatchNorm kernels run on ${BIAS_LEAKY_BATCH_NORM_BACKENDS.join(' and ')}, not on '${tf.getBackend()}'`,
     );
   }
 }
 
 /**
  * Training mode: leakyReLU(x + bias) then BatchNorm with batch statistics, as one kernel. Returns the output and
- * the batch mean and *biased* variance over all axes but the last.
+ * the batch mean and *biased* variance over all axes but the last. In data-parallel training, `sum` adds the
+ * statistics' sums over the replicas (forward and backward), so that they are the whole batch's.
  */
 export function biasLeakyBatchNorm(
   x: tf.Tensor4D,
@@ -363,12 +232,17 @@ export function biasLeakyBatchNorm(
   beta: tf.Tensor,
   slope: number,
   eps: number,
+  sum?: ReplicaSum,
 ): { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
-  requireFused();
-  const attrs: BlockAttrs = { slope, eps };
+  requireKernels();
+  const attrs: BlockAttrs = sum ? { slope, eps, sum } : { slope, eps };
   const [y, mean, variance] = tf
     .engine()
-    .runKernel(BIAS_LEAKY_BN, { x, bias, gamma, beta }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    .runKernel(
+      BIAS_LEAKY_BATCH_NORM,
+      { x, bias, gamma, beta },
+      attrs as unknown as tf.NamedAttrMap,
+    ) as tf.Tensor[];
   return { y: y as tf.Tensor4D, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
 }
 
@@ -381,7 +255,7 @@ export function biasLeakyAffine(
   beta: tf.Tensor,
   slope: number,
 ): tf.Tensor4D {
-  requireFused();
+  requireKernels();
   return tf.engine().runKernel(BIAS_LEAKY_AFFINE, { x, bias, mean, scale, beta }, {
     slope,
   } as unknown as tf.NamedAttrMap) as tf.Tensor4D;

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   CONV3X3_WINOGRAD_SHARED_WASM_BASE64,
   CONV3X3_WINOGRAD_WASM_BASE64,
-} from './conv3x3-winograd-wasm.js';
+} from './generated/conv3x3-winograd-wasm.js';
 import { isWasmBackend, moduleOnWasmHeap, type WasmBackendLike } from './wasm-heap.js';
 
 /**

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { conv3x3FilterGradWinograd, conv3x3WinogradFor, winogradApplies } from './conv3x3-winograd.js';
 import {
   CONV_FILTER_GRAD_SHARED_WASM_BASE64,
   CONV_FILTER_GRAD_WASM_BASE64,
-} from './conv-filter-grad-wasm.js';
-import { conv3x3FilterGradWinograd, conv3x3WinogradFor, winogradApplies } from './conv3x3-winograd.js';
+} from './generated/conv-filter-grad-wasm.js';
 import { isWasmBackend, moduleOnWasmHeap } from './wasm-heap.js';
 
 /**
@@ -11,13 +11,13 @@ import { isWasmBackend, moduleOnWasmHeap } from './wasm-heap.js';
  * backend's own memory so it reads x and dy and writes dW in place: no transposes, no padded copy. NHWC, stride 1,
  * dilation 1, any padding, any input channel count, output channels a multiple of 4.
  */
-export const CONV2D_FILTER_GRAD_SIMD = 'GradsignConv2DFilterGradSimd';
+export const CONV2D_FILTER_GRAD_SIMD = 'Conv2DFilterGradSimd';
 /**
  * The same filter gradient for 3×3 filters (input channels a multiple of 4) by the adjoint of Winograd's
  * F(4×4, 3×3) or F(2×2, 3×3), as the forward conv chooses (conv3x3-winograd.wat). Used where the
  * `conv2d-winograd` fix is installed.
  */
-export const CONV2D_FILTER_GRAD_WINOGRAD = 'GradsignConv2DFilterGradWinograd';
+export const CONV2D_FILTER_GRAD_WINOGRAD = 'Conv2DFilterGradWinograd';
 
 type Shape4D = [number, number, number, number];
 type Strides = number | [number, number];

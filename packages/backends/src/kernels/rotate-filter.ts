@@ -8,7 +8,7 @@ import { isWasmBackend } from './wasm-heap.js';
  * elements, so the values are the same bits. On the wasm backend, where the stock Reverse kernel costs far more
  * than the copy, it runs as this plain-JS kernel reading and writing the wasm heap in place.
  */
-export const ROTATE_FILTER = 'GradsignRotateFilter';
+export const ROTATE_FILTER = 'RotateFilter180';
 
 type Shape4D = [number, number, number, number];
 

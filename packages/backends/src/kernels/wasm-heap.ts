@@ -1,16 +1,37 @@
 import type * as tf from '@tensorflow/tfjs-core';
 
-/** The parts of tfjs-backend-wasm's BackendWasm (and its emscripten module) the wasm kernels of this package use. */
+/** The parts of tfjs-backend-wasm's BackendWasm (and its emscripten module) the wasm kernels use. */
 export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
   disposeData(dataId: tf.DataId, force?: boolean): boolean;
-  wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown };
+  wasm?: {
+    asm?: { memory?: unknown };
+    wasmMemory?: unknown;
+    _malloc?: (bytes: number) => number;
+    _free?: (ptr: number) => void;
+  };
 }
 
 export function isWasmBackend(b: unknown): b is WasmBackendLike {
   const o = b as Partial<WasmBackendLike> | null;
   return o != null && typeof o.makeOutput === 'function' && typeof o.typedArrayFromHeap === 'function';
+}
+
+/** The backend's WebAssembly memory (its heap), or null when its wasm build does not expose it. */
+export function heapMemory(backend: WasmBackendLike): WebAssembly.Memory | null {
+  const m = backend.wasm;
+  const memory = m?.asm?.memory ?? m?.wasmMemory;
+  return typeof WebAssembly === 'object' && memory instanceof WebAssembly.Memory ? memory : null;
+}
+
+/** Scratch memory on the backend's heap (its emscripten malloc and free), or null where they are not exposed. */
+export function heapScratch(
+  backend: WasmBackendLike,
+): { malloc(bytes: number): number; free(ptr: number): void } | null {
+  const m = backend.wasm;
+  if (typeof m?._malloc !== 'function' || typeof m._free !== 'function') return null;
+  return { malloc: m._malloc.bind(m), free: m._free.bind(m) };
 }
 
 /**
@@ -47,9 +68,8 @@ export function moduleOnWasmHeap<Exports>(builds: { readonly ordinary: string; r
     const cached = instances.get(backend);
     if (cached !== undefined) return cached;
     let exports: Exports | null = null;
-    const m = backend.wasm;
-    const memory = m?.asm?.memory ?? m?.wasmMemory;
-    if (typeof WebAssembly === 'object' && memory instanceof WebAssembly.Memory) {
+    const memory = heapMemory(backend);
+    if (memory != null) {
       const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
       const module = compile(shared);
       if (module != null) {

@@ -1,0 +1,29 @@
+// The kernel wing ('@gradsign/backends/kernels'): every custom TF.js kernel of the project and its gradient, on
+// tfjs-core alone. Which of them a backend gets installed is the policy of '../policy.ts'; the BiasLeakyBatchNorm
+// ops register their kernels on first use.
+export {
+  BIAS_LEAKY_AFFINE,
+  BIAS_LEAKY_BATCH_NORM,
+  BIAS_LEAKY_BATCH_NORM_BACKENDS,
+  BIAS_LEAKY_BATCH_NORM_GRAD,
+  biasLeakyAffine,
+  biasLeakyBatchNorm,
+  biasLeakyBatchNormAvailable,
+  registerBiasLeakyBatchNorm,
+  setBiasLeakyBatchNormSimd,
+} from './bias-leaky-batch-norm.js';
+export {
+  CONV2D_FILTER_GRAD_SIMD,
+  CONV2D_FILTER_GRAD_WINOGRAD,
+  conv2dFilterGradViaSimd,
+} from './conv-filter-grad-simd.js';
+export {
+  conv2dFilterGradViaConv,
+  conv2dFilterGradViaMatMul,
+  conv2dInputGradViaConv,
+  type InputGradMethod,
+} from './conv2d-grad.js';
+export { setWinogradMaxTile, winogradTile } from './conv3x3-winograd.js';
+export { maxPoolBackprop, maxPoolGradUsesSimd, setMaxPoolGradSimd } from './maxpool-grad.js';
+export type { ReplicaSum } from './replica-sum.js';
+export { ROTATE_FILTER } from './rotate-filter.js';
