@@ -20,6 +20,8 @@ export { SGD, type SgdConfig, type SgdHyperparameters, sgdRule } from './optimiz
 export { fromPyTorch, type PyTorchOptimizer } from './pytorch.js';
 export {
   createOptimizer,
+  type DescribedOptimizerClass,
+  fromClass,
   getOptimizerEntry,
   listOptimizers,
   type OptimizerConfig,
@@ -28,7 +30,7 @@ export {
   registerOptimizer,
 } from './registry.js';
 export type { NamedTensor } from './restored-state.js';
-export { fillUniformInt, mulberry32 } from './rng.js';
+export { fillUniformInt, Mulberry32, mulberry32 } from './rng.js';
 export { CLASS_NAME_PREFIX, ownConfig, registerOptimizerClass } from './serialization.js';
 export type { SlotSpec, SlotValues, UpdateInput, UpdateResult } from './slots.js';
 export {
@@ -66,6 +68,8 @@ export {
   checkConfig,
   integer,
   nonNegativeFinite,
+  nonNegativeInteger,
+  type OptionChecks,
   oneOf,
   positiveFinite,
   unitInterval,

@@ -3,6 +3,7 @@ import { fail } from './errors.js';
 import { Adam, AdamW } from './optimizers/adam.js';
 import { GradSign } from './optimizers/gradsign.js';
 import { SGD } from './optimizers/sgd.js';
+import type { OptionChecks } from './validate.js';
 
 /** The config every registered optimizer accepts a subset of (names follow tfjs; see README for PyTorch's). */
 export type OptimizerConfig = Record<string, unknown> & { learningRate?: number };
@@ -14,18 +15,56 @@ export interface OptimizerEntry {
   /** The name users pass to `createOptimizer` and the CLI's `--optimizer`; lower case. */
   readonly name: string;
   readonly description: string;
-  /** Defaults applied before the user's config; `learningRate` is shown by the CLI and the web app. */
+  /**
+   * Defaults applied before the user's config. `learningRate` is the optimizer's own default: `createOptimizer`
+   * and the constructors use it; the trainer uses it unless its protocol publishes a rate of its own.
+   */
   readonly defaults: OptimizerConfig;
+  /** The options `create` accepts (`fromClass` lists every option of the class). */
+  readonly options?: readonly string[];
+  /**
+   * True when `create` takes a `seed` option (the optimizer draws random numbers): the trainer then passes the
+   * run's seed. `fromClass` sets it from the class's options; an entry without it is not seeded.
+   */
+  readonly seeded?: boolean;
   /** The package that registered it, for messages ('@gradsign/optim-core' for the built-ins). */
   readonly source?: string;
   readonly create: (config: OptimizerConfig) => RegisteredOptimizer;
 }
 
+/**
+ * An optimizer class that describes itself: its static `defaults` (every option with its default, the library's
+ * default learning rate among them) and `options` (one check per option, the same keys). optim-core's classes and
+ * the contributed ones are written this way, so that the class is the one place that says what it accepts.
+ */
+export interface DescribedOptimizerClass<C extends object> {
+  new (config?: C): RegisteredOptimizer;
+  readonly defaults: Readonly<Required<C>>;
+  readonly options: OptionChecks<C>;
+}
+
+/**
+ * The registry entry of a class that describes itself: its defaults, options and whether it is seeded (it has a
+ * `seed` option) all come from the class. `registerOptimizer(fromClass(Lion, { name: 'lion', description, source }))`.
+ */
+export function fromClass<C extends object>(
+  type: DescribedOptimizerClass<C>,
+  about: { readonly name: string; readonly description: string; readonly source?: string },
+): OptimizerEntry {
+  return {
+    ...about,
+    defaults: { ...type.defaults } as OptimizerConfig,
+    options: Object.freeze(Object.keys(type.options)),
+    seeded: 'seed' in type.options,
+    create: (config) => new type(config as C),
+  };
+}
+
 const registry = new Map<string, OptimizerEntry>();
 
 /**
- * Makes an optimizer available by name. Contributed packages call this on import. Registering a taken name is an
- * error unless `replace` is set, so two packages cannot silently shadow each other.
+ * Makes an optimizer available by name. Contributed packages call this on import, with `fromClass`. Registering a
+ * taken name is an error unless `replace` is set, so two packages cannot silently shadow each other.
  */
 export function registerOptimizer(entry: OptimizerEntry, options: { replace?: boolean } = {}): void {
   const name = entry.name.toLowerCase();
@@ -41,7 +80,7 @@ export function registerOptimizer(entry: OptimizerEntry, options: { replace?: bo
   registry.set(name, { ...entry, name });
 }
 
-/** Creates a registered optimizer: `createOptimizer('gradsign', { learningRate: 0.003, seed: 1 })`. */
+/** Creates a registered optimizer: `createOptimizer('gradsign', { learningRate: 0.01, seed: 1 })`. */
 export function createOptimizer(name: string, config: OptimizerConfig = {}): RegisteredOptimizer {
   const entry = registry.get(name.toLowerCase());
   if (!entry) {
@@ -59,32 +98,32 @@ export function getOptimizerEntry(name: string): OptimizerEntry | undefined {
   return registry.get(name.toLowerCase());
 }
 
-const core = '@gradsign/optim-core';
-registerOptimizer({
-  name: 'gradsign',
-  description: 'GradSign: EMA of the gradient sign in an int8 counter, 1 byte/param',
-  defaults: { learningRate: 0.003 },
-  source: core,
-  create: (config) => new GradSign(config),
-});
-registerOptimizer({
-  name: 'adam',
-  description: 'Adam (PyTorch semantics, eps 1e-8, classic L2 weight decay), 8 bytes/param',
-  defaults: { learningRate: 0.001 },
-  source: core,
-  create: (config) => new Adam(config),
-});
-registerOptimizer({
-  name: 'adamw',
-  description: 'AdamW (decoupled weight decay 0.01), 8 bytes/param',
-  defaults: { learningRate: 0.001 },
-  source: core,
-  create: (config) => new AdamW(config),
-});
-registerOptimizer({
-  name: 'sgd',
-  description: 'SGD with optional momentum/Nesterov (PyTorch semantics), 0 or 4 bytes/param',
-  defaults: { learningRate: 0.01 },
-  source: core,
-  create: (config) => new SGD(config),
-});
+const source = '@gradsign/optim-core';
+registerOptimizer(
+  fromClass(GradSign, {
+    name: 'gradsign',
+    description: 'GradSign: EMA of the gradient sign in an int8 counter, 1 byte/param',
+    source,
+  }),
+);
+registerOptimizer(
+  fromClass(Adam, {
+    name: 'adam',
+    description: 'Adam (PyTorch semantics, eps 1e-8, classic L2 weight decay), 8 bytes/param',
+    source,
+  }),
+);
+registerOptimizer(
+  fromClass(AdamW, {
+    name: 'adamw',
+    description: 'AdamW (decoupled weight decay 0.01), 8 bytes/param',
+    source,
+  }),
+);
+registerOptimizer(
+  fromClass(SGD, {
+    name: 'sgd',
+    description: 'SGD with optional momentum/Nesterov (PyTorch semantics), 0 or 4 bytes/param',
+    source,
+  }),
+);

@@ -6,6 +6,9 @@ import { fail } from './errors.js';
  */
 export type Check = (value: unknown, key: string, where: string) => void;
 
+/** One check per option of a config type: an optimizer class's static `options`. */
+export type OptionChecks<T> = { readonly [K in keyof T]-?: Check };
+
 const describe = (value: unknown) => (typeof value === 'string' ? `'${value}'` : String(value));
 
 export const positiveFinite: Check = (value, key, where) => {
@@ -38,6 +41,12 @@ export const integer: Check = (value, key, where) => {
   }
 };
 
+/** An integer >= 0: sizes and counts. */
+export const nonNegativeInteger: Check = (value, key, where) => {
+  integer(value, key, where);
+  nonNegativeFinite(value, key, where);
+};
+
 export const oneOf =
   (...allowed: string[]): Check =>
   (value, key, where) => {
@@ -56,8 +65,8 @@ export const oneOf =
 export function checkConfig<T extends object>(
   where: string,
   config: object | undefined,
-  defaults: T,
-  schema: { [K in keyof T]-?: Check },
+  defaults: Readonly<T>,
+  schema: OptionChecks<NoInfer<T>>,
 ): T {
   const given = (config ?? {}) as Record<string, unknown>;
   for (const key of Object.keys(given)) {

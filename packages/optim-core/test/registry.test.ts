@@ -3,11 +3,18 @@ import {
   Adam,
   AdamW,
   createOptimizer,
+  fromClass,
   GradSign,
+  getOptimizerEntry,
   listOptimizers,
   OptimizerError,
+  positiveFinite,
   registerOptimizer,
   SGD,
+  type SlotSpec,
+  StatefulOptimizer,
+  type UpdateInput,
+  type UpdateResult,
 } from '../src/index.js';
 
 describe('optimizer registry', () => {
@@ -45,5 +52,66 @@ describe('optimizer registry', () => {
 
   it('rejects misspelled options instead of ignoring them', () => {
     expect(() => createOptimizer('sgd', { learning_rate: 0.1 })).toThrow(/unknown option 'learning_rate'/);
+  });
+
+  it('takes what each built-in is from its class: defaults, options and whether it is seeded', () => {
+    for (const [name, type] of [
+      ['gradsign', GradSign],
+      ['adam', Adam],
+      ['adamw', AdamW],
+      ['sgd', SGD],
+    ] as const) {
+      const entry = getOptimizerEntry(name)!;
+      expect(entry.defaults, name).toEqual(type.defaults);
+      expect(entry.options, name).toEqual(Object.keys(type.options));
+      expect(entry.seeded, name).toBe(name === 'gradsign');
+      expect(entry.source, name).toBe('@gradsign/optim-core');
+    }
+    expect(getOptimizerEntry('gradsign')!.defaults.learningRate).toBe(new GradSign().learningRate);
+    expect(getOptimizerEntry('adamw')!.defaults.weightDecay).toBe(0.01);
+  });
+
+  it('derives an entry from a class that describes itself, seeded when it has a seed option', () => {
+    interface NoisyConfig {
+      learningRate?: number;
+      seed?: number;
+    }
+    class Noisy extends StatefulOptimizer {
+      static readonly defaults: Required<NoisyConfig> = { learningRate: 0.5, seed: 7 };
+      static readonly options = { learningRate: positiveFinite, seed: positiveFinite };
+      readonly config: Required<NoisyConfig>;
+      constructor(config: NoisyConfig = {}) {
+        const merged = { ...Noisy.defaults, ...config };
+        super(merged.learningRate);
+        this.config = merged;
+      }
+      protected slotSpecs(): readonly SlotSpec[] {
+        return [];
+      }
+      protected update({ param }: UpdateInput): UpdateResult {
+        return { param, state: {} };
+      }
+      override getConfig() {
+        return { ...this.config };
+      }
+    }
+    const entry = fromClass(Noisy, {
+      name: 'noisy-test',
+      description: 'a test optimizer',
+      source: 'this test',
+    });
+    expect(entry).toMatchObject({
+      name: 'noisy-test',
+      description: 'a test optimizer',
+      source: 'this test',
+      defaults: { learningRate: 0.5, seed: 7 },
+      options: ['learningRate', 'seed'],
+      seeded: true,
+    });
+    registerOptimizer(entry);
+    const made = createOptimizer('noisy-test', { seed: 3 }) as Noisy;
+    expect(made).toBeInstanceOf(Noisy);
+    expect(made.config).toEqual({ learningRate: 0.5, seed: 3 });
+    expect(fromClass(SGD, { name: 'x', description: 'x' }).seeded).toBe(false);
   });
 });

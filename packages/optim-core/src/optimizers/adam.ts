@@ -4,7 +4,13 @@ import type { SlotSpec, UpdateInput, UpdateResult } from '../slots.js';
 import { float32 } from '../state/float32.js';
 import type { SlotFormat } from '../state/format.js';
 import { StatefulOptimizer } from '../stateful-optimizer.js';
-import { checkConfig, nonNegativeFinite, positiveFinite, unitInterval } from '../validate.js';
+import {
+  checkConfig,
+  nonNegativeFinite,
+  type OptionChecks,
+  positiveFinite,
+  unitInterval,
+} from '../validate.js';
 
 export interface AdamHyperparameters {
   learningRate: number;
@@ -50,35 +56,49 @@ export interface AdamStateFormats {
   v: SlotFormat;
 }
 
-const DEFAULTS: Required<AdamConfig> = {
-  learningRate: 0.001,
-  beta1: 0.9,
-  beta2: 0.999,
-  epsilon: 1e-8,
-  weightDecay: 0,
-};
-
 /** Adam (classic L2 weight decay) with PyTorch's defaults: eps 1e-8. Eight bytes of state per parameter. */
 export class Adam extends StatefulOptimizer {
   static readonly className: string = 'gradsign.Adam';
+  /** Every option and its default (PyTorch's); 0.001 is the library's default learning rate. */
+  static readonly defaults: Readonly<Required<AdamConfig>> = Object.freeze({
+    learningRate: 0.001,
+    beta1: 0.9,
+    beta2: 0.999,
+    epsilon: 1e-8,
+    weightDecay: 0,
+  });
+  /** The options it accepts, with their checks. */
+  static readonly options: OptionChecks<AdamConfig> = Object.freeze({
+    learningRate: positiveFinite,
+    beta1: unitInterval,
+    beta2: unitInterval,
+    epsilon: nonNegativeFinite,
+    weightDecay: nonNegativeFinite,
+  });
+  /** Every option of the class (a subclass's own ones too), checked and with defaults filled in. */
   readonly config: Required<AdamConfig>;
   private readonly slots: readonly SlotSpec[];
 
-  constructor(config: AdamConfig = {}, formats: AdamStateFormats = { m: float32, v: float32 }) {
-    const checked = checkConfig(new.target.name, config, DEFAULTS, {
-      learningRate: positiveFinite,
-      beta1: unitInterval,
-      beta2: unitInterval,
-      epsilon: nonNegativeFinite,
-      weightDecay: nonNegativeFinite,
-    });
+  /**
+   * The class's static `defaults` and `options` decide what it accepts, so a subclass with options of its own
+   * (optim-adam8bit's `minQuantizedSize`) declares them there. `formats` overrides the class's `stateFormats`.
+   */
+  constructor(config: AdamConfig = {}, formats?: AdamStateFormats) {
+    const type = new.target as typeof Adam;
+    const checked = checkConfig(type.name, config, type.defaults, type.options);
     super(checked.learningRate);
     this.config = checked;
+    const { m, v } = formats ?? type.stateFormats(checked);
     const zeros = (param: tf.Variable) => tf.zeros(param.shape, 'float32');
     this.slots = [
-      { name: 'm', format: formats.m, init: zeros },
-      { name: 'v', format: formats.v, init: zeros },
+      { name: 'm', format: m, init: zeros },
+      { name: 'v', format: v, init: zeros },
     ];
+  }
+
+  /** How the moments are stored, given the checked config: float32 here; a subclass may choose by its options. */
+  static stateFormats(_config: Required<AdamConfig>): AdamStateFormats {
+    return { m: float32, v: float32 };
   }
 
   protected get decoupled(): boolean {
@@ -103,10 +123,10 @@ export class Adam extends StatefulOptimizer {
 /** AdamW: Adam with decoupled weight decay, PyTorch's default weightDecay 0.01. */
 export class AdamW extends Adam {
   static override readonly className: string = 'gradsign.AdamW';
-
-  constructor(config: AdamConfig = {}, formats?: AdamStateFormats) {
-    super({ weightDecay: 0.01, ...config }, formats);
-  }
+  static override readonly defaults: Readonly<Required<AdamConfig>> = Object.freeze({
+    ...Adam.defaults,
+    weightDecay: 0.01,
+  });
 
   protected override get decoupled(): boolean {
     return true;

@@ -6,7 +6,7 @@ import type { SlotSpec, UpdateInput, UpdateResult } from '../slots.js';
 import type { SlotStorage } from '../state/format.js';
 import { int8, PackedInt8Storage } from '../state/packed-int8.js';
 import { StatefulOptimizer } from '../stateful-optimizer.js';
-import { boolean, checkConfig, integer, oneOf, positiveFinite } from '../validate.js';
+import { boolean, checkConfig, integer, type OptionChecks, oneOf, positiveFinite } from '../validate.js';
 
 /** One unit of a GradSign counter moves the parameter by this fraction of the learning rate. */
 export const COUNTER_SCALE = 1 / 64;
@@ -39,22 +39,29 @@ export interface GradSignConfig {
   fused?: boolean;
 }
 
-const DEFAULTS: Required<GradSignConfig> = { learningRate: 0.003, init: 'random', seed: 0, fused: true };
-
 /** GradSign: a sign-based optimizer with one signed byte of state per parameter. */
 export class GradSign extends StatefulOptimizer {
   static readonly className = 'gradsign.GradSign';
+  /** Every option and its default; 0.003 is the library's default learning rate. */
+  static readonly defaults: Readonly<Required<GradSignConfig>> = Object.freeze({
+    learningRate: 0.003,
+    init: 'random',
+    seed: 0,
+    fused: true,
+  });
+  /** The options it accepts, with their checks; the `seed` option makes it a seeded optimizer. */
+  static readonly options: OptionChecks<GradSignConfig> = Object.freeze({
+    learningRate: positiveFinite,
+    init: oneOf('random', 'zero'),
+    seed: integer,
+    fused: boolean,
+  });
   readonly config: Required<GradSignConfig>;
   private readonly random: () => number;
   private readonly slots: readonly SlotSpec[];
 
   constructor(config: GradSignConfig = {}) {
-    const checked = checkConfig('GradSign', config, DEFAULTS, {
-      learningRate: positiveFinite,
-      init: oneOf('random', 'zero'),
-      seed: integer,
-      fused: boolean,
-    });
+    const checked = checkConfig('GradSign', config, GradSign.defaults, GradSign.options);
     super(checked.learningRate);
     this.config = checked;
     this.random = mulberry32(checked.seed);

@@ -4,7 +4,14 @@ import { registerOptimizerClass } from '../serialization.js';
 import type { SlotSpec, UpdateInput, UpdateResult } from '../slots.js';
 import { float32 } from '../state/float32.js';
 import { StatefulOptimizer } from '../stateful-optimizer.js';
-import { boolean, checkConfig, nonNegativeFinite, positiveFinite, unitInterval } from '../validate.js';
+import {
+  boolean,
+  checkConfig,
+  nonNegativeFinite,
+  type OptionChecks,
+  positiveFinite,
+  unitInterval,
+} from '../validate.js';
 
 export interface SgdHyperparameters {
   learningRate: number;
@@ -34,21 +41,28 @@ export interface SgdConfig {
   weightDecay?: number;
 }
 
-const DEFAULTS: Required<SgdConfig> = { learningRate: 0.01, momentum: 0, nesterov: false, weightDecay: 0 };
-
 /** Stochastic gradient descent; with momentum it keeps four bytes of state per parameter, without none. */
 export class SGD extends StatefulOptimizer {
   static readonly className = 'gradsign.SGD';
+  /** Every option and its default; 0.01 is the library's default learning rate. */
+  static readonly defaults: Readonly<Required<SgdConfig>> = Object.freeze({
+    learningRate: 0.01,
+    momentum: 0,
+    nesterov: false,
+    weightDecay: 0,
+  });
+  /** The options it accepts, with their checks. */
+  static readonly options: OptionChecks<SgdConfig> = Object.freeze({
+    learningRate: positiveFinite,
+    momentum: unitInterval,
+    nesterov: boolean,
+    weightDecay: nonNegativeFinite,
+  });
   readonly config: Required<SgdConfig>;
   private readonly slots: readonly SlotSpec[];
 
   constructor(config: SgdConfig = {}) {
-    const checked = checkConfig('SGD', config, DEFAULTS, {
-      learningRate: positiveFinite,
-      momentum: unitInterval,
-      nesterov: boolean,
-      weightDecay: nonNegativeFinite,
-    });
+    const checked = checkConfig('SGD', config, SGD.defaults, SGD.options);
     if (checked.nesterov && checked.momentum === 0)
       fail('invalid-config', 'SGD: nesterov needs a momentum > 0');
     super(checked.learningRate);

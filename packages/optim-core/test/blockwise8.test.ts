@@ -10,7 +10,7 @@ import {
   linearCode,
   lookupCode,
   quantizeBlockwise,
-} from './blockwise8.js';
+} from '../src/state/blockwise8.js';
 
 const f = Math.fround;
 

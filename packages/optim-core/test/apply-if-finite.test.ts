@@ -1,9 +1,9 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { allFinite, applyIfFinite, NonFiniteError } from './apply-if-finite.js';
-import { Adam } from './optimizers/adam.js';
-import { SGD } from './optimizers/sgd.js';
+import { allFinite, applyIfFinite, NonFiniteError } from '../src/apply-if-finite.js';
+import { Adam } from '../src/optimizers/adam.js';
+import { SGD } from '../src/optimizers/sgd.js';
 
 beforeAll(() => tf.setBackend('cpu'));
 

@@ -1,8 +1,8 @@
 import { describeOptimizer } from '@gradsign/optim-testkit';
 import { describe, expect, it } from 'vitest';
-import { variantGolden } from '../../test/golden.js';
-import { fromPyTorch } from '../pytorch.js';
-import { Adam, AdamW } from './adam.js';
+import { Adam, AdamW } from '../src/optimizers/adam.js';
+import { fromPyTorch } from '../src/pytorch.js';
+import { variantGolden } from './golden.js';
 
 const golden = variantGolden('adam.json', { m: 'exp_avg', v: 'exp_avg_sq' }, (variant, config) =>
   fromPyTorch(variant === 'adamw' ? 'AdamW' : 'Adam', config),

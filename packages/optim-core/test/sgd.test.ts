@@ -1,9 +1,9 @@
 import { describeOptimizer } from '@gradsign/optim-testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { variantGolden } from '../../test/golden.js';
-import { fromPyTorch } from '../pytorch.js';
-import { SGD } from './sgd.js';
+import { SGD } from '../src/optimizers/sgd.js';
+import { fromPyTorch } from '../src/pytorch.js';
+import { variantGolden } from './golden.js';
 
 const golden = variantGolden('sgd.json', { momentum: 'momentum_buffer' }, (_variant, config) =>
   fromPyTorch('SGD', config),

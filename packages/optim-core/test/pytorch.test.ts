@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Adam, AdamW, SGD } from './index.js';
-import { fromPyTorch } from './pytorch.js';
+import { Adam, AdamW, SGD } from '../src/index.js';
+import { fromPyTorch } from '../src/pytorch.js';
 
 describe('fromPyTorch', () => {
   it("maps PyTorch's names to ours", () => {

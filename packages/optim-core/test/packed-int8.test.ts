@@ -2,7 +2,7 @@ import { NODE_BACKENDS, useBackend } from '@gradsign/optim-testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { int8, packInt8, unpackInt8 } from './packed-int8.js';
+import { int8, packInt8, unpackInt8 } from '../src/state/packed-int8.js';
 
 const roundTrip = (values: number[], shape: number[], lanes: 3 | 4) =>
   tf.tidy(() => {

@@ -1,8 +1,8 @@
 import { bitsEqual, describeOptimizer, NODE_BACKENDS, useBackend } from '@gradsign/optim-testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { gradSignGolden } from '../../test/golden.js';
-import { GradSign, gradSignRule } from './gradsign.js';
+import { GradSign, gradSignRule } from '../src/optimizers/gradsign.js';
+import { gradSignGolden } from './golden.js';
 
 describeOptimizer({
   name: 'GradSign',
