@@ -4,11 +4,10 @@ import {
   type AdamStateFormats,
   AdamW,
   blockwise8,
-  integer,
-  nonNegativeFinite,
+  nonNegativeInteger,
+  type OptionChecks,
   registerOptimizerClass,
 } from '@gradsign/optim-core';
-import type * as tf from '@tensorflow/tfjs-core';
 import { DYNAMIC_SIGNED, DYNAMIC_UNSIGNED } from './dynamic-map.js';
 
 /** bitsandbytes' 8-bit optimizers quantize in blocks of 256 elements. */
@@ -34,50 +33,54 @@ export function adam8bitFormats(minQuantizedSize = MIN_QUANTIZED_SIZE): AdamStat
   };
 }
 
-/** Separates `minQuantizedSize` (an integer >= 0) from Adam's own options. */
-function split(where: string, config: Adam8bitConfig): [AdamConfig, number] {
-  const { minQuantizedSize = MIN_QUANTIZED_SIZE, ...adam } = config;
-  integer(minQuantizedSize, 'minQuantizedSize', where);
-  nonNegativeFinite(minQuantizedSize, 'minQuantizedSize', where);
-  return [adam, minQuantizedSize];
+/** An Adam class (optim-core's `Adam` or `AdamW`) with the 8-bit formats and the `minQuantizedSize` option. */
+type EightBitAdamClass<Base extends Adam> = Omit<typeof Adam, 'prototype' | 'defaults' | 'options'> & {
+  readonly defaults: Readonly<Required<Adam8bitConfig>>;
+  readonly options: OptionChecks<Adam8bitConfig>;
+} & (new (
+    config?: Adam8bitConfig,
+  ) => Base & { readonly config: Required<Adam8bitConfig>; readonly minQuantizedSize: number });
+
+/**
+ * The one body of `Adam8bit` and `AdamW8bit`: `base`'s rule, unchanged, with both moments in the formats of
+ * `adam8bitFormats` and one more option, `minQuantizedSize`. optim-core's Adam takes its options, defaults and
+ * formats from the class's statics, so declaring them is all it takes.
+ */
+function eightBit<Base extends Adam>(base: typeof Adam): EightBitAdamClass<Base> {
+  return class extends base {
+    static override readonly defaults: Readonly<Required<Adam8bitConfig>> = Object.freeze({
+      ...base.defaults,
+      minQuantizedSize: MIN_QUANTIZED_SIZE,
+    });
+    static override readonly options: OptionChecks<Adam8bitConfig> = Object.freeze({
+      ...base.options,
+      minQuantizedSize: nonNegativeInteger,
+    });
+    static override stateFormats(config: Required<Adam8bitConfig>): AdamStateFormats {
+      return adam8bitFormats(config.minQuantizedSize);
+    }
+
+    /** Tensors with fewer elements keep float32 moments. */
+    get minQuantizedSize(): number {
+      return (this.config as Required<Adam8bitConfig>).minQuantizedSize;
+    }
+  } as unknown as EightBitAdamClass<Base>;
 }
 
 /**
  * 8-bit Adam (classic L2 weight decay), as bitsandbytes' `Adam8bit`: optim-core's Adam rule, unchanged, with both
  * moments in block-wise 8-bit formats. About 2.03 bytes of state per parameter.
  */
-export class Adam8bit extends Adam {
+export class Adam8bit extends eightBit<Adam>(Adam) {
   static override readonly className: string = 'gradsign.Adam8bit';
-  readonly minQuantizedSize: number;
-
-  constructor(config: Adam8bitConfig = {}) {
-    const [adam, minQuantizedSize] = split(new.target.name, config);
-    super(adam, adam8bitFormats(minQuantizedSize));
-    this.minQuantizedSize = minQuantizedSize;
-  }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), minQuantizedSize: this.minQuantizedSize };
-  }
 }
 
 /**
  * 8-bit AdamW (decoupled weight decay: p *= 1 - lr·wd; default 0.01), as bitsandbytes' `AdamW8bit`: optim-core's
  * AdamW, unchanged, with the formats of `Adam8bit`.
  */
-export class AdamW8bit extends AdamW {
+export class AdamW8bit extends eightBit<AdamW>(AdamW) {
   static override readonly className: string = 'gradsign.AdamW8bit';
-  readonly minQuantizedSize: number;
-
-  constructor(config: Adam8bitConfig = {}) {
-    const [adam, minQuantizedSize] = split(new.target.name, config);
-    super(adam, adam8bitFormats(minQuantizedSize));
-    this.minQuantizedSize = minQuantizedSize;
-  }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), minQuantizedSize: this.minQuantizedSize };
-  }
 }
 
 registerOptimizerClass(Adam8bit, { aliases: ['Adam8bit'] });

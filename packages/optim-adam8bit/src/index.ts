@@ -1,4 +1,4 @@
-import { registerOptimizer } from '@gradsign/optim-core';
+import { fromClass, registerOptimizer } from '@gradsign/optim-core';
 import { Adam8bit, AdamW8bit } from './adam8bit.js';
 
 export {
@@ -18,17 +18,17 @@ export {
 } from './dynamic-map.js';
 
 const source = '@gradsign/optim-adam8bit';
-registerOptimizer({
-  name: 'adam8bit',
-  description: '8-bit Adam (bitsandbytes-style block-wise dynamic quantization), about 2.03 bytes/param',
-  defaults: { learningRate: 0.001 },
-  source,
-  create: (config) => new Adam8bit(config),
-});
-registerOptimizer({
-  name: 'adamw8bit',
-  description: '8-bit AdamW (decoupled weight decay 0.01), about 2.03 bytes/param',
-  defaults: { learningRate: 0.001 },
-  source,
-  create: (config) => new AdamW8bit(config),
-});
+registerOptimizer(
+  fromClass(Adam8bit, {
+    name: 'adam8bit',
+    description: '8-bit Adam (bitsandbytes-style block-wise dynamic quantization), about 2.03 bytes/param',
+    source,
+  }),
+);
+registerOptimizer(
+  fromClass(AdamW8bit, {
+    name: 'adamw8bit',
+    description: '8-bit AdamW (decoupled weight decay 0.01), about 2.03 bytes/param',
+    source,
+  }),
+);

@@ -158,6 +158,19 @@ describe('Adam8bit', () => {
 
   it('registers adam8bit and adamw8bit on import, and serializes its config', () => {
     expect(getOptimizerEntry('adam8bit')?.source).toBe('@gradsign/optim-adam8bit');
+    // The entries come from the classes: their defaults (AdamW's weight decay included) and options, unseeded.
+    expect(getOptimizerEntry('adam8bit')).toMatchObject({ defaults: Adam8bit.defaults, seeded: false });
+    expect(getOptimizerEntry('adamw8bit')).toMatchObject({
+      defaults: { weightDecay: 0.01, minQuantizedSize: 4096 },
+    });
+    expect(getOptimizerEntry('adamw8bit')?.options).toEqual([
+      'learningRate',
+      'beta1',
+      'beta2',
+      'epsilon',
+      'weightDecay',
+      'minQuantizedSize',
+    ]);
     const opt = createOptimizer('adam8bit', { learningRate: 0.002, minQuantizedSize: 100 });
     expect(opt).toBeInstanceOf(Adam8bit);
     expect(opt.getConfig()).toEqual({
@@ -202,5 +215,11 @@ describe('Adam8bit', () => {
         expect((error as OptimizerError).code).toBe('invalid-config');
       }
     }
+    expect(() => new AdamW8bit({ blocksize: 128 } as object)).toThrow(
+      /AdamW8bit: unknown option 'blocksize'; known options: .*weightDecay, minQuantizedSize/,
+    );
+    expect(() => new Adam8bit({ minQuantizedSize: 1.5 })).toThrow(
+      /Adam8bit: minQuantizedSize must be an integer/,
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { registerOptimizer } from '@gradsign/optim-core';
+import { fromClass, registerOptimizer } from '@gradsign/optim-core';
 import { Lion } from './lion.js';
 
 export {
@@ -21,11 +21,11 @@ export {
   lionStateFormat,
 } from './lion.js';
 
-registerOptimizer({
-  name: 'lion',
-  description:
-    'Lion (sign of an interpolated momentum); momentum in int8 block-wise (1.02 bytes/param), bf16 or float32',
-  defaults: { learningRate: 1e-4 },
-  source: '@gradsign/optim-lion',
-  create: (config) => new Lion(config),
-});
+registerOptimizer(
+  fromClass(Lion, {
+    name: 'lion',
+    description:
+      'Lion (sign of an interpolated momentum); momentum in int8 block-wise (1.02 bytes/param), bf16 or float32',
+    source: '@gradsign/optim-lion',
+  }),
+);

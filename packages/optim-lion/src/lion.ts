@@ -1,9 +1,9 @@
 import {
-  type Check,
   checkConfig,
   float32,
-  integer,
   nonNegativeFinite,
+  nonNegativeInteger,
+  type OptionChecks,
   oneOf,
   positiveFinite,
   registerOptimizerClass,
@@ -54,21 +54,6 @@ export interface LionConfig {
   minQuantizedSize?: number;
 }
 
-const DEFAULTS: Required<LionConfig> = {
-  learningRate: 1e-4,
-  beta1: 0.9,
-  beta2: 0.99,
-  weightDecay: 0,
-  stateFormat: 'int8-blockwise',
-  minQuantizedSize: 4096,
-};
-
-/** An integer >= 0. */
-const count: Check = (value, key, where) => {
-  integer(value, key, where);
-  nonNegativeFinite(value, key, where);
-};
-
 /** The slot format for a `stateFormat` choice. */
 export function lionStateFormat(format: LionStateFormat, minQuantizedSize = 4096): SlotFormat {
   if (format === 'float32') return float32;
@@ -79,18 +64,30 @@ export function lionStateFormat(format: LionStateFormat, minQuantizedSize = 4096
 /** Lion: a sign update of an interpolated momentum; one state slot, `m`, in float32, bf16 or block-wise int8. */
 export class Lion extends StatefulOptimizer {
   static readonly className: string = 'gradsign.Lion';
+  /** Every option and its default; 1e-4 is the library's default learning rate. */
+  static readonly defaults: Readonly<Required<LionConfig>> = Object.freeze({
+    learningRate: 1e-4,
+    beta1: 0.9,
+    beta2: 0.99,
+    weightDecay: 0,
+    stateFormat: 'int8-blockwise',
+    minQuantizedSize: 4096,
+  });
+  /** The options it accepts, with their checks. */
+  static readonly options: OptionChecks<LionConfig> = Object.freeze({
+    learningRate: positiveFinite,
+    beta1: unitInterval,
+    beta2: unitInterval,
+    weightDecay: nonNegativeFinite,
+    stateFormat: oneOf('float32', 'bf16', 'int8-blockwise'),
+    minQuantizedSize: nonNegativeInteger,
+  });
   readonly config: Required<LionConfig>;
   private readonly slots: readonly SlotSpec[];
 
   constructor(config: LionConfig = {}) {
-    const checked = checkConfig(new.target.name, config, DEFAULTS, {
-      learningRate: positiveFinite,
-      beta1: unitInterval,
-      beta2: unitInterval,
-      weightDecay: nonNegativeFinite,
-      stateFormat: oneOf('float32', 'bf16', 'int8-blockwise'),
-      minQuantizedSize: count,
-    });
+    const type = new.target as typeof Lion;
+    const checked = checkConfig(type.name, config, type.defaults, type.options);
     super(checked.learningRate);
     this.config = checked;
     this.slots = [

@@ -217,6 +217,8 @@ describe('Lion', () => {
 
   it('registers lion on import with its defaults, and serializes its config', () => {
     expect(getOptimizerEntry('lion')?.source).toBe('@gradsign/optim-lion');
+    expect(getOptimizerEntry('lion')).toMatchObject({ defaults: Lion.defaults, seeded: false });
+    expect(getOptimizerEntry('lion')?.defaults.learningRate).toBe(new Lion().learningRate);
     const opt = createOptimizer('lion', { learningRate: 3e-4 });
     expect(opt).toBeInstanceOf(Lion);
     expect(opt.getConfig()).toEqual({
