@@ -1,3 +1,4 @@
+import { Mulberry32 } from '@gradsign/optim-core/rng';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
@@ -24,16 +25,10 @@ export function convPadArbitrary(maxSide: number): fc.Arbitrary<ConvPad> {
   );
 }
 
-/** Seeded uniform [0, 1) generator (mulberry32). */
+/** Seeded uniform [0, 1) generator: the project's one PRNG, mulberry32. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const stream = new Mulberry32(seed);
+  return () => stream.nextFloat();
 }
 
 export function size(shape: readonly number[]): number {

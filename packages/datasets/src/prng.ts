@@ -1,40 +1,11 @@
 /**
- * The PRNG and shuffle behind every data order. Both are platform-free and use only 32-bit integer arithmetic and
- * exact double operations, so Node and browsers produce the same sequence bit for bit.
- *
- * PRNG: mulberry32 (Tommy Ettinger), state one uint32. One step:
- *
- *     state = (state + 0x6D2B79F5) mod 2^32
- *     t = imul(state ^ (state >>> 15), state | 1)
- *     t = (t + imul(t ^ (t >>> 7), t | 61)) ^ t
- *     output = (t ^ (t >>> 14)) >>> 0          // uint32
+ * The shuffle behind every data order. It draws from mulberry32, the one PRNG of the @gradsign packages, which lives
+ * in `@gradsign/optim-core/rng` (see there for its definition) and is re-exported here as part of this package's API.
+ * Both are platform-free, so Node and browsers produce the same order bit for bit.
  */
-export class Mulberry32 {
-  private s: number;
+import { Mulberry32 } from '@gradsign/optim-core/rng';
 
-  /** `seed` is reduced to a uint32 (`seed >>> 0`). */
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-
-  /** The current state (a uint32); `new Mulberry32(rng.state)` continues the same sequence. */
-  get state(): number {
-    return this.s;
-  }
-
-  /** The next output as a uint32. */
-  nextUint32(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(this.s ^ (this.s >>> 15), this.s | 1);
-    t = (t + Math.imul(t ^ (t >>> 7), t | 61)) ^ t;
-    return (t ^ (t >>> 14)) >>> 0;
-  }
-
-  /** The next output as a double in [0, 1): `nextUint32() / 2^32`. */
-  nextFloat(): number {
-    return this.nextUint32() / 0x100000000;
-  }
-}
+export { Mulberry32 };
 
 /**
  * Fisher–Yates shuffle in place, from the last element down:
