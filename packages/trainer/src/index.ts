@@ -10,6 +10,7 @@ export {
   type TensorRecord,
 } from './checkpoint.js';
 export {
+  defaultLearningRate,
   PUBLISHED_LEARNING_RATES,
   REFERENCE_CONFIG,
   REFERENCE_LR_GRID,
@@ -72,4 +73,5 @@ export {
   summarize,
 } from './summary.js';
 export { type SweepOptions, type SweepRun, sweep, sweepPlan } from './sweep.js';
-export { type StepRecord, Trainer, type TrainerData, type TrainerOptions } from './trainer.js';
+export { Trainer, type TrainerOptions } from './trainer.js';
+export { type StepRecord, TrainerBase, type TrainerData } from './trainer-base.js';

@@ -16,7 +16,7 @@ import {
 import { resolveConfig, type TrainConfig } from './config.js';
 import { CheckpointError, DivergenceError, TrainerError } from './errors.js';
 import { type EvalResult, type EvaluateOptions, evaluate } from './evaluate.js';
-import { type StepHistory, StepLog } from './history.js';
+import { StepLog } from './history.js';
 import { crossEntropy } from './loss.js';
 import { createModel } from './models/index.js';
 import type { BatchShard, Model } from './models/model.js';
@@ -30,32 +30,9 @@ import {
 } from './nonfinite.js';
 import { deriveSeed, Mulberry32, STREAM_DROPOUT } from './random.js';
 import type { ReplicaGroup } from './replica-group.js';
+import { type StepRecord, TrainerBase, type TrainerData } from './trainer-base.js';
 
-/** The data a run trains and evaluates on. */
-export interface TrainerData {
-  readonly train: ImageSplit;
-  /** Needed by `evaluate()`. */
-  readonly test?: ImageSplit;
-}
-
-/** What `train()` and `Trainer.run()` report after every optimizer step. */
-export interface StepRecord {
-  /** Optimizer steps done, counting from 1 (a resumed run continues the count). */
-  readonly step: number;
-  /** Total steps of the run. */
-  readonly steps: number;
-  /** Mean cross-entropy of this step's batch, before the update. */
-  readonly loss: number;
-  readonly learningRate: number;
-  /** Wall time of this step: batch, forward, backward, update and reading the loss back. */
-  readonly msPerStep: number;
-  /** Training epoch the batch came from (0-based). */
-  readonly epoch: number;
-  /** Training wall time so far, in seconds (including time before a resume). */
-  readonly elapsedSeconds: number;
-  /** True when the 'skip' non-finite policy skipped this step's update (its loss or a gradient was not finite). */
-  readonly skipped?: boolean;
-}
+export type { StepRecord, TrainerData } from './trainer-base.js';
 
 export interface TrainerOptions {
   /** Missing fields take the reference protocol's values (see `resolveConfig`). */
@@ -72,23 +49,6 @@ export interface TrainerOptions {
    * weights after the last step, and the weights and optimizer state of every checkpoint.
    */
   readonly onNonFinite?: NonFiniteOptions;
-}
-
-/** Resolves on the next turn of the event loop (setImmediate in Node, a MessageChannel message elsewhere). */
-function yieldToEventLoop(): Promise<void> {
-  const g = globalThis as { setImmediate?: (fn: () => void) => unknown };
-  if (typeof g.setImmediate === 'function') return new Promise((resolve) => g.setImmediate!(resolve));
-  if (typeof MessageChannel === 'function') {
-    return new Promise((resolve) => {
-      const channel = new MessageChannel();
-      channel.port1.onmessage = () => {
-        channel.port1.close();
-        resolve();
-      };
-      channel.port2.postMessage(null);
-    });
-  }
-  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 /** The prefix that stands for the model's variable prefix in checkpointed optimizer weight names. */
@@ -120,17 +80,14 @@ function hasDescribeState(o: unknown): o is Describable {
  * the initialisation and dropout masks come from mulberry32 streams derived from `config.seed`, the data order
  * from `Dataset`'s seed. A checkpoint taken after any step resumes bit-identically on the same backend.
  */
-export class Trainer {
+export class Trainer extends TrainerBase {
   readonly config: TrainConfig;
   readonly model: Model;
   readonly optimizer: RegisteredOptimizer;
   readonly data: TrainerData;
   private readonly dataset: Dataset;
   private dropout: Mulberry32;
-  private stepsDone = 0;
-  private trainMs = 0;
   private disposed = false;
-  private log = new StepLog();
   private readonly guard: FiniteGuard | null;
 
   private readonly replica: ReplicaGroup | null;
@@ -141,6 +98,7 @@ export class Trainer {
     replica?: ReplicaGroup,
     onNonFinite?: NonFiniteOptions,
   ) {
+    super();
     const nonFinite = resolveNonFinite(onNonFinite);
     this.config = config;
     this.data = data;
@@ -183,15 +141,7 @@ export class Trainer {
       readonly onNonFinite?: NonFiniteOptions;
     },
   ): Promise<Trainer> {
-    let config: TrainConfig;
-    try {
-      config = resolveConfig({ ...checkpoint.config, steps: options.steps ?? checkpoint.config.steps });
-    } catch (error) {
-      throw new CheckpointError(
-        'incompatible',
-        `checkpoint config is not usable: ${(error as Error).message}`,
-      );
-    }
+    const config = TrainerBase.restoredConfig(checkpoint, options.steps);
     const trainer = new Trainer(config, options.data, options.replica, options.onNonFinite);
     try {
       await trainer.load(checkpoint);
@@ -203,46 +153,22 @@ export class Trainer {
     return trainer;
   }
 
-  /** Optimizer steps done so far. */
-  get step(): number {
-    return this.stepsDone;
-  }
-
-  get done(): boolean {
-    return this.stepsDone >= this.config.steps;
-  }
-
-  /** Training wall time so far (seconds), including time before a resume. */
-  get trainSeconds(): number {
-    return this.trainMs / 1000;
-  }
-
-  /** Every step's loss, time and epoch so far, including those before a resume when the checkpoint kept them. */
-  history(): StepHistory {
-    return this.log.snapshot();
-  }
-
-  /** Updates skipped so far under the 'skip' non-finite policy (0 under 'stop'). */
   get skippedSteps(): number {
     return this.guard?.skippedSteps ?? 0;
   }
 
-  /** The tfjs backend in use. */
   get backend(): string {
     return tf.getBackend();
   }
 
-  /** Trainable parameters of the model. */
   paramCount(): number {
     return this.model.paramCount();
   }
 
-  /** The bytes the optimizer state really holds. */
   stateBytes(): number {
     return this.optimizer.stateBytes();
   }
 
-  /** One optimizer step on the next batch. */
   async trainStep(): Promise<StepRecord> {
     this.checkAlive();
     const start = performance.now();
@@ -293,9 +219,7 @@ export class Trainer {
       tf.dispose([batch.xs, batch.ys]);
     }
     const ms = performance.now() - start;
-    this.stepsDone = step;
-    this.trainMs += ms;
-    this.log.push({ loss: lossValue, msPerStep: ms, epoch });
+    this.recordStep(ms, lossValue, epoch);
     // The loss of the next step checks this update; after the last step, the weights are checked directly.
     if (step === this.config.steps) checkWeights(step, this.model.tensors());
     return {
@@ -353,23 +277,6 @@ export class Trainer {
     return { grads: out, loss: flat[size]! };
   }
 
-  /**
-   * Trains until `until` steps are done (default: the run's total), yielding a record after each step. Stops
-   * early, between steps, when `signal` is aborted (no error: the trainer stays usable and can be checkpointed).
-   */
-  async *run(
-    options: { readonly until?: number; readonly signal?: AbortSignal } = {},
-  ): AsyncGenerator<StepRecord> {
-    const until = Math.min(options.until ?? this.config.steps, this.config.steps);
-    while (this.stepsDone < until && !options.signal?.aborted) {
-      yield await this.trainStep();
-      // Let timers, signals and messages (a stop button, Ctrl-C) run between steps: on synchronous backends all
-      // of a step's promises resolve as microtasks, which would otherwise starve the event loop.
-      await yieldToEventLoop();
-    }
-  }
-
-  /** Evaluates in eval mode on `split` (default: the test split). */
   evaluate(options: EvaluateOptions & { readonly split?: ImageSplit } = {}): Promise<EvalResult> {
     this.checkAlive();
     const split = options.split ?? this.data.test;
@@ -378,7 +285,6 @@ export class Trainer {
     return evaluate(this.model, split, options);
   }
 
-  /** The run's complete state. Encode it with `encodeCheckpoint` or save it with `saveCheckpoint` (node). */
   async checkpoint(meta?: Record<string, unknown>): Promise<Checkpoint> {
     this.checkAlive();
     const model: TensorRecord[] = [];

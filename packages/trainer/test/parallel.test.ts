@@ -183,6 +183,15 @@ describe('ParallelTrainer (2 worker threads, wasm)', () => {
 
   test('bad set-ups fail with a clear error and leave no thread behind', async () => {
     const data = await smallMnist();
+    await useBackend('wasm');
+    const fresh = Trainer.create({ config: { steps: 1 }, data });
+    const saved = await fresh.checkpoint();
+    fresh.dispose();
+    const bad = { ...saved, config: { ...saved.config, batchSize: 0 } };
+    // Refused before any thread starts, as Trainer.restore refuses it.
+    await expect(ParallelTrainer.restore(bad, { data, workers: 2, backend: 'wasm' })).rejects.toThrow(
+      /^checkpoint config is not usable: .*batchSize/,
+    );
     await expect(
       ParallelTrainer.create({ config: { batchSize: 2 }, data, workers: 3, backend: 'wasm' }),
     ).rejects.toThrow(/cannot split batches of 2 over 3 replicas/);

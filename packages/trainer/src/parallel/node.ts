@@ -5,10 +5,10 @@ import type { Checkpoint } from '../checkpoint.js';
 import type { TrainConfig } from '../config.js';
 import { CheckpointError, DivergenceError, TrainerError } from '../errors.js';
 import { type EvalResult, type EvaluateOptions, evalResult } from '../evaluate.js';
-import { type StepHistory, StepLog } from '../history.js';
+import { StepLog } from '../history.js';
 import type { NonFiniteOptions } from '../nonfinite.js';
 import { SharedReplicaGroup } from '../replica-group.js';
-import type { StepRecord, TrainerData } from '../trainer.js';
+import { type StepRecord, TrainerBase, type TrainerData } from '../trainer-base.js';
 import type { ReplicaSetup, ReplicaWorkerData } from './node-worker.js';
 import type {
   EvalPart,
@@ -150,22 +150,18 @@ class ReplicaPool {
  * Runs are deterministic for a given backend and worker count, and checkpoints are ordinary `Trainer`
  * checkpoints. Use it where the backend computes on one thread (wasm and cpu in Node).
  *
- * Same surface as `Trainer` where it matters (`run`, `trainStep`, `evaluate`, `checkpoint`), but asynchronous
- * to create; call `dispose()` to stop the threads.
+ * The same surface as `Trainer` (`TrainerBase`), but asynchronous to create; call `dispose()` to stop the threads.
  */
-export class ParallelTrainer {
+export class ParallelTrainer extends TrainerBase {
   readonly config: TrainConfig;
   readonly data: TrainerData;
   readonly backend: string;
   readonly workers: number;
   private readonly pool: ReplicaPool;
   private readonly info: ReplicaInfo;
-  private stepsDone: number;
-  private trainMs: number;
   private optimizerBytes: number;
   private skipped: number;
   private readonly skipPolicy: boolean;
-  private readonly log: StepLog;
   private disposed = false;
 
   private constructor(
@@ -176,6 +172,7 @@ export class ParallelTrainer {
     skipped: number,
     onNonFinite?: NonFiniteOptions,
   ) {
+    super();
     this.log = log;
     this.skipPolicy = onNonFinite?.policy === 'skip';
     this.skipped = skipped;
@@ -196,10 +193,12 @@ export class ParallelTrainer {
   }
 
   /** Continues a run from a checkpoint (written by `Trainer` or `ParallelTrainer`) on `workers` replicas. */
-  static restore(
+  static async restore(
     checkpoint: Checkpoint,
     options: Omit<ParallelTrainerOptions, 'config'> & { readonly steps?: number },
   ): Promise<ParallelTrainer> {
+    // A checkpoint whose config is not usable is refused here, before any thread starts.
+    TrainerBase.restoredConfig(checkpoint, options.steps);
     return ParallelTrainer.start(options, {
       checkpoint,
       ...(options.steps !== undefined ? { steps: options.steps } : {}),
@@ -252,34 +251,14 @@ export class ParallelTrainer {
     }
   }
 
-  get step(): number {
-    return this.stepsDone;
-  }
-
-  get done(): boolean {
-    return this.stepsDone >= this.config.steps;
-  }
-
-  /** Training wall time so far (seconds), including time before a resume. */
-  get trainSeconds(): number {
-    return this.trainMs / 1000;
-  }
-
   paramCount(): number {
     return this.info.params;
   }
 
-  /** Every step's loss, time and epoch so far, as `Trainer.history()` gives them. */
-  history(): StepHistory {
-    return this.log.snapshot();
-  }
-
-  /** Updates skipped so far under the 'skip' non-finite policy. */
   get skippedSteps(): number {
     return this.skipped;
   }
 
-  /** The bytes one replica's optimizer state holds (each replica holds a full copy). */
   stateBytes(): number {
     return this.optimizerBytes;
   }
@@ -310,18 +289,8 @@ export class ParallelTrainer {
     const ms = performance.now() - start;
     this.optimizerBytes = stateBytes;
     this.skipped = skippedSteps;
-    this.stepsDone += 1;
-    this.trainMs += ms;
-    this.log.push({ loss: record.loss, msPerStep: ms, epoch: record.epoch });
+    this.recordStep(ms, record.loss, record.epoch);
     return { ...record, msPerStep: ms, elapsedSeconds: this.trainMs / 1000 };
-  }
-
-  /** Trains until `until` steps are done (default: the run's total), yielding a record after each step. */
-  async *run(
-    options: { readonly until?: number; readonly signal?: AbortSignal } = {},
-  ): AsyncGenerator<StepRecord> {
-    const until = Math.min(options.until ?? this.config.steps, this.config.steps);
-    while (this.stepsDone < until && !options.signal?.aborted) yield await this.trainStep();
   }
 
   /** Evaluates in eval mode on `split` (default: the test split), each replica taking a share of the images. */

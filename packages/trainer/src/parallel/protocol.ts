@@ -3,7 +3,7 @@ import type { Checkpoint } from '../checkpoint.js';
 import type { TrainConfig } from '../config.js';
 import type { DivergedQuantity } from '../errors.js';
 import type { NonFiniteOptions } from '../nonfinite.js';
-import type { StepRecord } from '../trainer.js';
+import type { StepRecord } from '../trainer-base.js';
 
 /** Messages from the thread that drives a data-parallel run to each replica thread. */
 export type ReplicaRequest =
