@@ -23,21 +23,25 @@ export interface TrainConfig {
   readonly seed: number;
 }
 
-/** The reference protocol: blog-cnn, GradSign at 0.003, 1000 steps of 32, seed 0. */
-export const REFERENCE_CONFIG: TrainConfig = Object.freeze({
-  model: 'blog-cnn',
-  optimizer: 'gradsign',
-  learningRate: 0.003,
-  steps: 1000,
-  batchSize: 32,
-  seed: 0,
-});
-
-/** The published learning rates of the reference experiment. */
+/**
+ * The learning rates the reference experiment publishes (the protocol's, not the optimizers'): a run of the trainer
+ * without a learning rate takes its optimizer's rate from here, and the optimizer's own library default (its class's
+ * `defaults.learningRate`, e.g. Adam's 0.001) only when the protocol publishes none. See {@link defaultLearningRate}.
+ */
 export const PUBLISHED_LEARNING_RATES: Readonly<Record<string, number>> = Object.freeze({
   gradsign: 0.003,
   adam: 0.003,
   sgd: 0.03,
+});
+
+/** The reference protocol: blog-cnn, GradSign at its published rate (0.003), 1000 steps of 32, seed 0. */
+export const REFERENCE_CONFIG: TrainConfig = Object.freeze({
+  model: 'blog-cnn',
+  optimizer: 'gradsign',
+  learningRate: PUBLISHED_LEARNING_RATES.gradsign!,
+  steps: 1000,
+  batchSize: 32,
+  seed: 0,
 });
 
 /** The reference learning-rate grid per optimizer. */
@@ -52,7 +56,19 @@ const bad = (message: string): never => {
 };
 
 /**
- * Fills in defaults (the reference protocol; an optimizer's own default learning rate when none is given) and
+ * The learning rate a run takes when none is given: the protocol's published rate where it has one
+ * ({@link PUBLISHED_LEARNING_RATES}), else the optimizer's library default (its registry entry's, from its class).
+ * The CLI and the web app use the same rule. Undefined for an optimizer that is not registered.
+ */
+export function defaultLearningRate(optimizer: string): number | undefined {
+  const name = optimizer.toLowerCase();
+  return (
+    PUBLISHED_LEARNING_RATES[name] ?? (getOptimizerEntry(name)?.defaults.learningRate as number | undefined)
+  );
+}
+
+/**
+ * Fills in defaults (the reference protocol; the learning rate of {@link defaultLearningRate} when none is given) and
  * validates. Throws `TrainerError` with code 'invalid-config' naming the field.
  */
 export function resolveConfig(partial: Partial<TrainConfig> = {}): TrainConfig {
@@ -73,8 +89,7 @@ export function resolveConfig(partial: Partial<TrainConfig> = {}): TrainConfig {
         .join(', ')}`,
     );
   }
-  const learningRate =
-    partial.learningRate ?? PUBLISHED_LEARNING_RATES[optimizer] ?? (entry!.defaults.learningRate as number);
+  const learningRate = (partial.learningRate ?? defaultLearningRate(optimizer)) as number;
   if (typeof learningRate !== 'number' || !Number.isFinite(learningRate) || learningRate <= 0) {
     bad(`learningRate must be a positive finite number, got ${String(learningRate)}`);
   }

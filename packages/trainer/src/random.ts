@@ -1,4 +1,4 @@
-import { Mulberry32 } from '@gradsign/datasets';
+import { Mulberry32 } from '@gradsign/optim-core';
 
 /**
  * Independent uint32 seeds for the streams of one run (initialisation, dropout), derived from the run's seed with

@@ -2,7 +2,7 @@ import { Dataset, type ImageSplit } from '@gradsign/datasets';
 import {
   createOptimizer,
   type FiniteGuard,
-  OptimizerError,
+  getOptimizerEntry,
   type RegisteredOptimizer,
 } from '@gradsign/optim-core';
 import * as tf from '@tensorflow/tfjs-core';
@@ -54,16 +54,10 @@ export interface TrainerOptions {
 /** The prefix that stands for the model's variable prefix in checkpointed optimizer weight names. */
 const MODEL_REF = '@model/';
 
+/** The run's optimizer; a seeded one (its registry entry says so) draws from the run's seed unless given its own. */
 function makeOptimizer(config: TrainConfig): RegisteredOptimizer {
   const base: Record<string, unknown> = { ...config.optimizerConfig, learningRate: config.learningRate };
-  if (base.seed === undefined) {
-    try {
-      return createOptimizer(config.optimizer, { ...base, seed: config.seed });
-    } catch (error) {
-      // Optimizers without randomness reject a seed option; create them without one.
-      if (!(error instanceof OptimizerError && /unknown option 'seed'/.test(error.message))) throw error;
-    }
-  }
+  if (base.seed === undefined && getOptimizerEntry(config.optimizer)?.seeded) base.seed = config.seed;
   return createOptimizer(config.optimizer, base);
 }
 

@@ -1,6 +1,16 @@
+import { Adam, AdamW, getOptimizerEntry } from '@gradsign/optim-core';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { resolveConfig, type StepRecord, Trainer, TrainerError, train } from '../src/index.js';
+import {
+  defaultLearningRate,
+  PUBLISHED_LEARNING_RATES,
+  REFERENCE_CONFIG,
+  resolveConfig,
+  type StepRecord,
+  Trainer,
+  TrainerError,
+  train,
+} from '../src/index.js';
 import { smallMnist } from './data.js';
 import { useBackend } from './helpers.js';
 
@@ -153,6 +163,46 @@ describe('config', () => {
     });
     expect(resolveConfig({ optimizer: 'sgd' }).learningRate).toBe(0.03);
     expect(resolveConfig({ optimizer: 'adamw' }).learningRate).toBe(0.001);
+  });
+
+  test("the protocol's published learning rate wins over the optimizer's library default", () => {
+    expect(REFERENCE_CONFIG.learningRate).toBe(PUBLISHED_LEARNING_RATES.gradsign);
+    // Adam's library default is 0.001 (its class's); the reference experiment publishes 0.003 and a run takes that.
+    expect(getOptimizerEntry('adam')!.defaults.learningRate).toBe(Adam.defaults.learningRate);
+    expect(Adam.defaults.learningRate).not.toBe(PUBLISHED_LEARNING_RATES.adam);
+    expect(defaultLearningRate('Adam')).toBe(PUBLISHED_LEARNING_RATES.adam);
+    expect(resolveConfig({ optimizer: 'adam' }).learningRate).toBe(PUBLISHED_LEARNING_RATES.adam);
+    // Without a published rate, the library default.
+    expect(PUBLISHED_LEARNING_RATES.adamw).toBeUndefined();
+    expect(defaultLearningRate('adamw')).toBe(AdamW.defaults.learningRate);
+    expect(defaultLearningRate('nosuchopt')).toBeUndefined();
+  });
+
+  test("a seeded optimizer (its registry entry says so) draws from the run's seed unless given its own", async () => {
+    const data = await smallMnist();
+    const create = (optimizer: string, optimizerConfig?: Record<string, unknown>) =>
+      Trainer.create({
+        config: {
+          model: 'mlp',
+          optimizer,
+          steps: 1,
+          seed: 5,
+          ...(optimizerConfig ? { optimizerConfig } : {}),
+        },
+        data,
+      });
+    expect(getOptimizerEntry('gradsign')!.seeded).toBe(true);
+    const seeded = create('gradsign');
+    expect(seeded.optimizer.getConfig().seed).toBe(5);
+    seeded.dispose();
+    const own = create('gradsign', { seed: 9 });
+    expect(own.optimizer.getConfig().seed).toBe(9);
+    own.dispose();
+    // SGD takes no seed (it would reject one): it is created without.
+    expect(getOptimizerEntry('sgd')!.seeded).toBe(false);
+    const plain = create('sgd');
+    expect(plain.optimizer.getConfig()).not.toHaveProperty('seed');
+    plain.dispose();
   });
 
   test('bad values fail with a message that names the field', () => {
