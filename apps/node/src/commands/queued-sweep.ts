@@ -1,11 +1,6 @@
-// Queued sweeps: `gradsign sweep|compare --queue <url>`, `gradsign sweep status|collect`.
-import {
-  type RunPayload,
-  type StoredResult,
-  SweepQueue,
-  type SweepQueueError,
-  type SweepStatus,
-} from '@gradsign/sweep-queue';
+// Queued sweeps: `gradsign sweep|compare --queue <url>` submits one job per run, waits for the workers and reports
+// like a local sweep.
+import type { RunPayload, StoredResult, SweepQueue, SweepStatus } from '@gradsign/sweep-queue';
 import {
   displayName,
   type NonFiniteOptions,
@@ -13,104 +8,14 @@ import {
   type SweepRun,
   type TrainConfig,
 } from '@gradsign/trainer';
-import { type Command, Option } from 'commander';
-import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError } from '../errors.js';
+import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, UsageError } from '../errors.js';
 import { type RunOutput, runJson } from '../output.js';
-import { integerAtLeast, positiveNumber } from '../parse.js';
+import { connectQueue, type QueueOptions, type SubmitOptions } from '../queue-options.js';
+import { type Reporter, type ReportOptions, reportSweep } from '../sweep-report.js';
 import { SweepProgress } from './queue-progress.js';
 
-/** The queue options of `sweep`, `compare`, `sweep status|collect` and `worker`. */
-export interface QueueOptions {
-  /** A Redis URL, or true (`--queue` alone): GRADSIGN_REDIS_URL. */
-  queue?: string | boolean;
-  queuePrefix: string;
-  queueTimeout: number;
-}
-
-export interface SubmitOptions extends QueueOptions {
-  detach?: boolean;
-  checkpointEvery: number;
-}
-
-/** What the reports need of the CLI's context (program.ts's `Context`). */
-export interface Reporter {
-  readonly io: { readonly stdout: NodeJS.WritableStream; readonly stderr: NodeJS.WriteStream };
-  readonly signal: AbortSignal;
-  info(message: string): void;
-  emit(line: object): void;
-  print(text: string): void;
-  listen(): void;
-  unlisten(): void;
-}
-
-/** The fields of a sweep's options that its final report uses. */
-export interface ReportOptions {
-  json?: boolean;
-  out?: string;
-  quiet?: boolean;
-  steps: number;
-  batch: number;
-  model: string;
-}
-
-/** Prints the table / JSON lines and writes --out, as a local sweep does; returns the exit code. */
-export type Report = (
-  ctx: Reporter,
-  opts: ReportOptions,
-  kind: 'sweep' | 'compare',
-  outputs: RunOutput[],
-  planned: number,
-  wallSeconds: number,
-) => Promise<number>;
-
-export function addQueueConnectionOptions(cmd: Command): Command {
-  return cmd
-    .option(
-      '--queue [redis-url]',
-      'the Redis of the sweep queue: redis://[:password@]host:port[/db], rediss:// for TLS (alone: $GRADSIGN_REDIS_URL)',
-    )
-    .option('--queue-prefix <name>', 'key prefix in Redis, so teams can share one Redis', 'gradsign')
-    .addOption(
-      new Option('--queue-timeout <seconds>', 'how long to keep reconnecting to a Redis that went away')
-        .argParser(positiveNumber)
-        .default(30),
-    );
-}
-
-/** Adds --queue, --queue-prefix, --queue-timeout, --detach and --checkpoint-every to `sweep` and `compare`. */
-export function addSubmitOptions(cmd: Command): Command {
-  return addQueueConnectionOptions(cmd)
-    .option(
-      '--detach',
-      'with --queue: submit, print the sweep id and exit (collect later with gradsign sweep collect)',
-    )
-    .option(
-      '--checkpoint-every <n>',
-      'with --queue: steps between checkpoints of a run into Redis',
-      integerAtLeast(1),
-      100,
-    );
-}
-
-/** Whether a sweep goes to the queue. */
-export function isQueued(opts: Partial<SubmitOptions>): boolean {
-  if (opts.detach && opts.queue === undefined) throw new UsageError('--detach needs --queue <redis-url>');
-  return opts.queue !== undefined;
-}
-
-export async function connectQueue(opts: QueueOptions): Promise<SweepQueue> {
-  return SweepQueue.connect(typeof opts.queue === 'string' ? opts.queue : undefined, {
-    prefix: opts.queuePrefix,
-    reconnectForMs: opts.queueTimeout * 1000,
-  });
-}
-
-/** The exit code for a queue error (a wrong URL or sweep id is the caller's mistake). */
-export function queueErrorCode(error: SweepQueueError): number {
-  return error.code === 'invalid-url' || error.code === 'unknown-sweep' ? EXIT_USAGE : EXIT_FAILURE;
-}
-
-interface Planned {
+/** A sweep's runs and the settings every run of it shares. */
+export interface Planned {
   readonly kind: 'sweep' | 'compare';
   readonly plan: readonly SweepRun[];
   readonly base: Partial<TrainConfig>;
@@ -157,12 +62,11 @@ function describeFailure(run: SweepStatus['runs'][number]): string {
  * Waits for the sweep with a progress display, then reports its results in plan order like a local sweep.
  * Ctrl-C stops waiting (the sweep goes on in the queue).
  */
-async function waitAndReport(
+export async function waitAndReport(
   ctx: Reporter,
   queue: SweepQueue,
   id: string,
   opts: ReportOptions & QueueOptions,
-  report: Report,
   wait: boolean,
 ): Promise<number> {
   const start = performance.now();
@@ -192,7 +96,7 @@ async function waitAndReport(
   const outputs = results.filter((r): r is StoredResult => r !== null).map(outputOf);
   const kind = manifest.kind === 'compare' ? 'compare' : 'sweep';
   if (opts.json) for (const output of outputs) ctx.emit(runJson(output));
-  const code = await report(
+  const code = await reportSweep(
     ctx,
     opts,
     kind,
@@ -212,7 +116,6 @@ export async function queuedSweep(
   ctx: Reporter,
   opts: ReportOptions & SubmitOptions & { dataDir?: string },
   planned: Planned,
-  report: Report,
 ): Promise<number> {
   if (opts.dataDir) {
     throw new UsageError(
@@ -233,89 +136,8 @@ export async function queuedSweep(
       else ctx.print(submitted.id);
       return EXIT_OK;
     }
-    return await waitAndReport(ctx, queue, submitted.id, opts, report, true);
+    return await waitAndReport(ctx, queue, submitted.id, opts, true);
   } finally {
     await queue.close();
   }
-}
-
-function printStatus(ctx: Reporter, status: SweepStatus, json: boolean | undefined): void {
-  if (json) {
-    const { runs, ...counts } = status;
-    ctx.emit({ type: 'status', ...counts });
-    for (const run of runs) {
-      const c = run.payload.config;
-      ctx.emit({
-        type: 'run-status',
-        id: run.id,
-        optimizer: c.optimizer,
-        lr: c.learningRate,
-        seed: c.seed,
-        state: run.state,
-        ...(run.checkpointStep ? { checkpointStep: run.checkpointStep } : {}),
-        ...(run.error ? { error: run.error } : {}),
-      });
-    }
-    return;
-  }
-  ctx.print(
-    `${status.id} (${status.kind}): ${status.total} runs: ${status.done} done, ${status.running} running, ` +
-      `${status.queued} queued, ${status.failed} failed${status.missing ? `, ${status.missing} missing (submit again)` : ''}`,
-  );
-  for (const run of status.runs) {
-    if (run.state === 'done') continue;
-    const c = run.payload.config;
-    const at = run.checkpointStep ? `, checkpoint at step ${run.checkpointStep}/${c.steps}` : '';
-    ctx.print(
-      `  ${run.state.padEnd(7)} ${displayName(c.optimizer)} lr=${c.learningRate} seed=${c.seed}${at}`,
-    );
-    if (run.error) ctx.print(`          ${run.error}`);
-  }
-}
-
-/**
- * Adds `gradsign sweep status <id>` and `gradsign sweep collect <id>`: operands of `sweep` rather than
- * subcommands, so that `--queue`, `--json`, `--out` and `-q` after them are read (the program reads options after
- * a command name as that command's).
- */
-export function addSweepQueueActions(
-  sweep: Command,
-  makeContext: (opts: { json?: boolean; quiet?: boolean }) => Reporter,
-  report: Report,
-  done: (code: number) => void,
-  local: (opts: never) => Promise<number>,
-): void {
-  sweep
-    .argument('[action]', 'status or collect: the progress or the outputs of the queued sweep <id>')
-    .argument('[id]', 'a sweep id (printed by --detach)')
-    .option('--no-wait', 'sweep collect: report the runs finished so far instead of waiting for the rest')
-    .action(
-      async (
-        action: string | undefined,
-        id: string | undefined,
-        opts: QueueOptions & ReportOptions & { wait: boolean },
-      ) => {
-        if (action === undefined) return done(await local(opts as never));
-        if (action !== 'status' && action !== 'collect') {
-          throw new UsageError(`unknown sweep action '${action}' (status or collect)`);
-        }
-        if (!id) throw new UsageError(`gradsign sweep ${action} needs the sweep id`);
-        if (opts.queue === undefined)
-          throw new UsageError(`gradsign sweep ${action} needs --queue <redis-url>`);
-        const ctx = makeContext(opts);
-        const queue = await connectQueue(opts);
-        try {
-          if (action === 'status') {
-            printStatus(ctx, await queue.status(id), opts.json);
-            return done(EXIT_OK);
-          }
-          const { manifest } = await queue.results(id);
-          const config = manifest.runs[0]!.payload.config;
-          const reportOpts = { ...opts, steps: config.steps, batch: config.batchSize, model: config.model };
-          done(await waitAndReport(ctx, queue, id, reportOpts, report, opts.wait));
-        } finally {
-          await queue.close();
-        }
-      },
-    );
 }

@@ -12,13 +12,13 @@ import {
   startSweepWorker,
   type WorkerEvent,
 } from '@gradsign/sweep-queue';
-import { displayName, Trainer } from '@gradsign/trainer';
-import { ParallelTrainer } from '@gradsign/trainer/node';
+import { displayName } from '@gradsign/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
+import { createTrainer } from '../create-trainer.js';
 import { EXIT_INTERRUPTED, EXIT_OK } from '../errors.js';
 import { integerAtLeast, type Workers, workers } from '../parse.js';
-import { addQueueConnectionOptions, type QueueOptions } from './queue.js';
+import { addQueueConnectionOptions, type QueueOptions } from '../queue-options.js';
 
 export interface WorkerOptions extends QueueOptions {
   concurrency: number;
@@ -83,27 +83,18 @@ function cliHooks(opts: WorkerOptions, others: () => number): RunHooks {
         n && n < split.count ? subset(split, n) : split;
       return { train: limit(train, payload.trainLimit), test: limit(test, payload.testLimit) };
     },
-    async createTrainer(payload, data, checkpoint) {
-      const steps = payload.config.steps;
-      const onNonFinite = payload.onNonFinite ? { onNonFinite: payload.onNonFinite } : {};
-      if (payload.workers === 1) {
-        return checkpoint
-          ? Trainer.restore(checkpoint, { data, steps, ...onNonFinite })
-          : Trainer.create({ config: payload.config, data, ...onNonFinite });
-      }
-      const options = {
-        ...onNonFinite,
+    createTrainer(payload, data, checkpoint) {
+      const setup = {
         data,
-        workers: payload.workers,
         backend: payload.backend,
-        setup: {
-          module: new URL('../replica-setup.js', import.meta.url).href,
-          options: { modules: [...modules] },
-        },
+        workers: payload.workers,
+        modules,
+        onNonFinite: payload.onNonFinite,
       };
-      return checkpoint
-        ? ParallelTrainer.restore(checkpoint, { ...options, steps })
-        : ParallelTrainer.create({ ...options, config: payload.config });
+      return createTrainer(
+        setup,
+        checkpoint ? { checkpoint, steps: payload.config.steps } : { config: payload.config },
+      );
     },
   };
 }
