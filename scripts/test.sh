@@ -22,5 +22,6 @@ bash scripts/check-consumers.sh
 printf '\033[1m[test]\033[0m the release: changeset version in a temporary copy, manifests, README links\n'
 bash scripts/check-release.sh
 printf '\033[1m[test]\033[0m API reference (typedoc, undocumented exports fail)\n'
-pnpm docs
+# `pnpm run docs`: a bare `pnpm docs` is pnpm's own command (it opens the package's page on npmjs.com).
+pnpm run docs
 node scripts/test-summary.mjs

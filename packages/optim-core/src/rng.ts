@@ -1,6 +1,6 @@
 /**
- * The one PRNG of every @gradsign package: GradSign's counter initialisation, the trainer's initialisation and
- * dropout, the data order (@gradsign/datasets) and the tests' random inputs. It is platform-free and uses only
+ * The one PRNG of every `@gradsign` package: GradSign's counter initialisation, the trainer's initialisation and
+ * dropout, the data order (`@gradsign/datasets`) and the tests' random inputs. It is platform-free and uses only
  * 32-bit integer arithmetic and exact double operations, so Node and browsers produce the same sequence bit for bit.
  * It imports nothing, and packages that want only the PRNG import it as `@gradsign/optim-core/rng`.
  *
