@@ -12,6 +12,7 @@ export function stockGradConfig(kernelName: string): tf.GradConfig | undefined {
   return gradConfigs.find((c) => c.kernelName === kernelName);
 }
 
+/** What {@link registerGradients} did: counts of tfjs-core's stock gradient configs. */
 export interface RegisterGradientsResult {
   /** Gradients this call registered because none was registered for their kernel. */
   registered: number;

@@ -17,6 +17,7 @@ import { wasmMaxPoolGradKernel } from './kernels/maxpool-grad.js';
 /** The training fixes this package knows. */
 export type FixName = 'conv2d-grad' | 'maxpool-grad' | 'conv2d-winograd';
 
+/** Description of one training fix: its name, where it applies and what it changes. */
 export interface FixInfo {
   name: FixName;
   /** Backends the fix is installed on by default. */
@@ -26,6 +27,7 @@ export interface FixInfo {
   summary: string;
 }
 
+/** Every training fix this package can install, with the backends it applies to and why it exists. */
 export const FIXES: readonly FixInfo[] = [
   {
     name: 'conv2d-grad',
@@ -79,6 +81,7 @@ const MATMUL_FILTER_GRAD_MAX_CHANNELS: Record<string, number> = { wasm: 1 };
  */
 const SIMD_FILTER_GRAD: Record<string, boolean> = { wasm: true };
 
+/** Options of {@link installTrainingFixes}: which fixes to install and how the conv gradient fix computes. */
 export interface InstallTrainingFixesOptions {
   /** Which fixes to install; defaults to the fixes whose `defaultBackends` include the backend. */
   fixes?: readonly FixName[];

@@ -7,8 +7,14 @@ import { type BackendCapabilities, firstLine, probeCapabilities, verifyActiveBac
 export type KnownBackend = 'tensorflow' | 'webgl' | 'wasm' | 'cpu';
 /** A known backend, or the name of any other backend registered with tfjs (`string & {}` keeps completion). */
 export type BackendName = KnownBackend | (string & {});
+/**
+ * Which backend {@link selectBackend} should use: one name (tried first, then the 'auto' order), 'auto', or an
+ * exact list to try in order ('auto' expands in place).
+ */
 export type BackendPreference = BackendName | 'auto' | readonly (BackendName | 'auto')[];
+/** Where the code runs; decides the 'auto' backend order and how wasm binaries are located. */
 export type Environment = 'node' | 'browser';
+/** Severity of a message passed to {@link SelectBackendOptions.onLog}. */
 export type LogLevel = 'info' | 'warn';
 
 /** The three binaries of @tensorflow/tfjs-backend-wasm, as `setWasmPaths` names them. */
@@ -17,6 +23,7 @@ export type WasmBinaryName =
   | 'tfjs-backend-wasm-simd.wasm'
   | 'tfjs-backend-wasm-threaded-simd.wasm';
 
+/** Options of {@link selectBackend}: wasm binaries and threads, logging, training fixes and checks. */
 export interface SelectBackendOptions {
   /**
    * Where the wasm binaries are: a prefix (directory URL or path ending in '/') or a map giving all three
@@ -39,6 +46,7 @@ export interface SelectBackendOptions {
   environment?: Environment;
 }
 
+/** One backend that {@link selectBackend} tried, and whether it was used. */
 export interface BackendAttempt {
   backend: string;
   ok: boolean;
@@ -48,6 +56,10 @@ export interface BackendAttempt {
   ms: number;
 }
 
+/**
+ * What {@link selectBackend} chose: the active backend, its measured capabilities, the training fixes active on it
+ * and every attempt made on the way.
+ */
 export interface BackendSelection {
   backend: string;
   environment: Environment;
@@ -61,6 +73,7 @@ export interface BackendSelection {
   wasmPaths?: string | Record<WasmBinaryName, string>;
 }
 
+/** Thrown by {@link selectBackend} when no backend in the order works; `attempts` says why each one failed. */
 export class BackendSelectionError extends Error {
   readonly attempts: BackendAttempt[];
   constructor(attempts: BackendAttempt[]) {

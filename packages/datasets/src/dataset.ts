@@ -113,6 +113,10 @@ export interface DataCursor {
   readonly epochState: number;
 }
 
+/**
+ * Options of a {@link Dataset}: batch size (items per batch), shuffling seed, what to do with the last partial
+ * batch, and a cursor to resume from.
+ */
 export interface DatasetOptions {
   readonly batchSize: number;
   /** Any integer; reduced to uint32 as the initial Mulberry32 state. Default 0. */

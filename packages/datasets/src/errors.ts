@@ -57,8 +57,10 @@ export interface DatasetWarning {
   readonly actual: string;
 }
 
+/** Receives the non-fatal findings of a load, such as checksum mismatches. */
 export type WarningHandler = (warning: DatasetWarning) => void;
 
+/** The handler used when none is given: prints the warning's message with `console.warn`. */
 export const defaultWarningHandler: WarningHandler = (warning) => {
   console.warn(warning.message);
 };

@@ -3,6 +3,7 @@ import { DatasetError } from './errors.js';
 /** IDX element types, named as in the IDX format description. */
 export type IdxType = 'ubyte' | 'sbyte' | 'short' | 'int' | 'float' | 'double';
 
+/** The typed array that holds the elements of each IDX type. */
 export interface IdxArrayByType {
   ubyte: Uint8Array;
   sbyte: Int8Array;
@@ -12,6 +13,7 @@ export interface IdxArrayByType {
   double: Float64Array;
 }
 
+/** The typed array of any IDX type's elements. */
 export type IdxArray = IdxArrayByType[IdxType];
 
 /** A decoded IDX file: element type, dimensions (outermost first) and the elements in row-major order. */
@@ -63,6 +65,7 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
+/** Options of {@link parseIdx} and {@link encodeIdx}. */
 export interface ParseIdxOptions {
   /** Name used in error messages (a file name or URL). */
   readonly file?: string;

@@ -138,6 +138,7 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
+/** Options of {@link maybeGunzip}. */
 export interface MaybeGunzipOptions {
   /**
    * Accept raw IDX under a `.gz` name. Only for HTTP bodies, which `fetch` has already decoded when the server sent

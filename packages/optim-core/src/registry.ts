@@ -9,8 +9,13 @@ import type { OptionChecks } from './validate.js';
 export type OptimizerConfig = Record<string, unknown> & { learningRate?: number };
 
 /** An optimizer the registry can create: a tfjs `Optimizer` that also reports its true state bytes. */
-export type RegisteredOptimizer = tf.Optimizer & { stateBytes(): number; learningRate: number };
+export type RegisteredOptimizer = tf.Optimizer & {
+  /** The bytes of backend memory its state really holds, as `tf.memory()` counts them. */
+  stateBytes(): number;
+  learningRate: number;
+};
 
+/** A registry entry: an optimizer's name, description, defaults and options, and how to create it. */
 export interface OptimizerEntry {
   /** The name users pass to `createOptimizer` and the CLI's `--optimizer`; lower case. */
   readonly name: string;
@@ -29,6 +34,7 @@ export interface OptimizerEntry {
   readonly seeded?: boolean;
   /** The package that registered it, for messages ('@gradsign/optim-core' for the built-ins). */
   readonly source?: string;
+  /** Creates the optimizer from a config with the entry's `defaults` already merged in. */
   readonly create: (config: OptimizerConfig) => RegisteredOptimizer;
 }
 
@@ -94,6 +100,7 @@ export function listOptimizers(): readonly OptimizerEntry[] {
   return [...registry.values()];
 }
 
+/** The registry entry for `name` (case-insensitive), or undefined if none is registered under it. */
 export function getOptimizerEntry(name: string): OptimizerEntry | undefined {
   return registry.get(name.toLowerCase());
 }

@@ -11,12 +11,14 @@ export type OptionChecks<T> = { readonly [K in keyof T]-?: Check };
 
 const describe = (value: unknown) => (typeof value === 'string' ? `'${value}'` : String(value));
 
+/** A finite number > 0: learning rates. */
 export const positiveFinite: Check = (value, key, where) => {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     fail('invalid-config', `${where}: ${key} must be a positive finite number, got ${describe(value)}`);
   }
 };
 
+/** A finite number >= 0: epsilons and weight decay. */
 export const nonNegativeFinite: Check = (value, key, where) => {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     fail('invalid-config', `${where}: ${key} must be a finite number >= 0, got ${describe(value)}`);
@@ -30,11 +32,13 @@ export const unitInterval: Check = (value, key, where) => {
   }
 };
 
+/** true or false. */
 export const boolean: Check = (value, key, where) => {
   if (typeof value !== 'boolean')
     fail('invalid-config', `${where}: ${key} must be true or false, got ${describe(value)}`);
 };
 
+/** A safe integer (any sign): seeds. */
 export const integer: Check = (value, key, where) => {
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
     fail('invalid-config', `${where}: ${key} must be an integer, got ${describe(value)}`);
@@ -47,6 +51,7 @@ export const nonNegativeInteger: Check = (value, key, where) => {
   nonNegativeFinite(value, key, where);
 };
 
+/** A check that accepts only one of the strings `allowed`: `oneOf('random', 'zero')`. */
 export const oneOf =
   (...allowed: string[]): Check =>
   (value, key, where) => {

@@ -78,6 +78,7 @@ export function fromBf16Bits(bits: tf.Tensor, shape: readonly number[]): tf.Tens
 /** bf16 patterns per int32 word: 2 where int32 arithmetic is exact, 1 on WebGL (exact only below 2^24). */
 export type Bf16Lanes = 1 | 2;
 
+/** The bf16 lane count that is exact on `backend` (default: the active one): 1 on WebGL and WebGPU, else 2. */
 export function bf16LanesForBackend(backend: string = tf.getBackend()): Bf16Lanes {
   return backend === 'webgl' || backend === 'webgpu' ? 1 : 2;
 }
@@ -160,6 +161,7 @@ function finite(t: tf.Tensor): boolean {
   return ok;
 }
 
+/** Options of the {@link bf16} format. */
 export interface Bf16Options {
   /** Tensors with fewer elements keep float32 state (default 4096). */
   minSize?: number;
@@ -172,9 +174,10 @@ export interface Bf16Options {
  * keeps 8 significant bits (relative error ≤ 2^-9) over float32's whole range, with no block scale. The portable
  * part is the raw 16-bit patterns (int32 in [0, 65535], `storeAs: 'uint16'`), so a checkpoint keeps every bit.
  */
-export function bf16(
-  options: Bf16Options = {},
-): SlotFormat & { quantizes(shape: readonly number[]): boolean } {
+export function bf16(options: Bf16Options = {}): SlotFormat & {
+  /** Whether a tensor of this shape is stored as bf16 (true) or kept in float32 (false). */
+  quantizes(shape: readonly number[]): boolean;
+} {
   const minSize = options.minSize ?? 4096;
   if (!Number.isSafeInteger(minSize) || minSize < 0)
     fail('invalid-config', `bf16: minSize must be an integer >= 0, got ${minSize}`);

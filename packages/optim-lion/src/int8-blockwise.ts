@@ -1,5 +1,6 @@
 import { type Blockwise8Format, blockwise8, type Int8Lanes, linearCode } from '@gradsign/optim-core';
 
+/** Options of the {@link int8Blockwise} format. */
 export interface Int8BlockwiseOptions {
   /** Elements per absmax block (default 256). */
   blockSize?: number;

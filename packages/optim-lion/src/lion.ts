@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { bf16 } from './bf16.js';
 import { int8Blockwise } from './int8-blockwise.js';
 
+/** The values {@link lionRule} applies in one step; every field is required (no defaults at this level). */
 export interface LionHyperparameters {
   learningRate: number;
   beta1: number;
@@ -43,6 +44,7 @@ export function lionRule(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, h: Lio
 /** How Lion stores its momentum. */
 export type LionStateFormat = 'float32' | 'bf16' | 'int8-blockwise';
 
+/** Options of {@link Lion}; unset ones take `Lion.defaults`. */
 export interface LionConfig {
   learningRate?: number;
   beta1?: number;

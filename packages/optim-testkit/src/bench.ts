@@ -4,9 +4,13 @@ import '@tensorflow/tfjs-backend-wasm';
 
 /** What the benchmark needs of an optimizer (every `StatefulOptimizer` has it). */
 export interface BenchOptimizer {
+  /** One optimizer step: updates each named variable with its gradient. */
   applyGradients(gradients: tf.NamedTensorMap): void;
+  /** Allocates the state of `variables` now, so that its memory can be measured before any step. */
   allocateState(variables: tf.Variable[]): void;
+  /** The bytes of backend memory the state holds; the benchmark checks it against `tf.memory()`. */
   stateBytes(): number;
+  /** Frees the optimizer's state. */
   dispose(): void;
 }
 

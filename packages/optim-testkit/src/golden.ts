@@ -8,6 +8,7 @@ import type { TestableOptimizer } from './types.js';
  */
 export interface GoldenRun {
   name: string;
+  /** Creates a fresh optimizer configured as the reference run was. */
   create: () => TestableOptimizer;
   param0: number[];
   grads: number[][];
@@ -19,6 +20,7 @@ export interface GoldenRun {
   tolerance?: Tolerance;
 }
 
+/** One step of a golden replay where the parameter or a state slot (`what`) fell outside tolerance. */
 export interface GoldenStepFailure {
   step: number;
   what: string;

@@ -6,8 +6,11 @@ import * as tf from '@tensorflow/tfjs-core';
  */
 export interface Problem {
   name: string;
+  /** The starting point, as a new tensor. */
   start: () => tf.Tensor;
+  /** The loss at `x`, as a number. */
   loss: (x: tf.Tensor) => number;
+  /** The exact gradient at `x`, as a new tensor shaped like `x`. */
   gradient: (x: tf.Tensor) => tf.Tensor;
 }
 

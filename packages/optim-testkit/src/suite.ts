@@ -7,6 +7,7 @@ import { optimize, quadratic, rosenbrock } from './problems.js';
 import { bitsEqual, GOLDEN_TOLERANCE, mismatches } from './tolerance.js';
 import type { TestableOptimizer } from './types.js';
 
+/** What {@link describeOptimizer} tests: the optimizer, its slots and the checks to run with their thresholds. */
 export interface ConformanceOptions {
   /** Shown in test names. */
   name: string;

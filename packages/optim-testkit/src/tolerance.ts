@@ -5,8 +5,10 @@ export interface Tolerance {
   absOfMax: number;
 }
 
+/** The default golden tolerance: relative 1e-5, plus 1e-6 of the largest expected magnitude. */
 export const GOLDEN_TOLERANCE: Tolerance = { rel: 1e-5, absOfMax: 1e-6 };
 
+/** One element out of tolerance: its index, both values and the absolute difference allowed there. */
 export interface Mismatch {
   index: number;
   actual: number;

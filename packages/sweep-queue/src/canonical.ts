@@ -30,6 +30,7 @@ export function encodeJson(value: unknown): string {
   );
 }
 
+/** Parses {@link encodeJson}'s text, turning its `{ $number: 'NaN' }`-style objects back into numbers. */
 export function decodeJson<T>(text: string): T {
   return JSON.parse(text, (_key, v) =>
     v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 && '$number' in v

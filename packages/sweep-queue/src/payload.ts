@@ -2,6 +2,7 @@ import { type NonFiniteOptions, resolveConfig, type TrainConfig } from '@gradsig
 import { canonicalJson, hashHex } from './canonical.js';
 import { SweepQueueError } from './errors.js';
 
+/** Version of the run payload format (`v` of every job); a worker refuses payloads of another version. */
 export const PAYLOAD_VERSION = 1;
 /** Backends a job may ask for. */
 export const JOB_BACKENDS = ['cpu', 'wasm', 'tensorflow', 'webgl'] as const;

@@ -9,8 +9,10 @@ import { type ConnectionTuning, parseRedisUrl, type RedisTarget, redisOptions } 
 
 /** The BullMQ queue that holds the runs. */
 export const QUEUE_NAME = 'runs';
+/** The key namespace used when no `prefix` is given. */
 export const DEFAULT_PREFIX = 'gradsign';
 
+/** Options of {@link SweepQueue.connect}: connection timeouts and the key namespace. */
 export interface QueueConnectOptions extends ConnectionTuning {
   /** Namespace for every key, so several teams can share one Redis (default 'gradsign'). */
   readonly prefix?: string;
@@ -19,6 +21,7 @@ export interface QueueConnectOptions extends ConnectionTuning {
 /** Where one run of a sweep stands. */
 export type RunState = 'queued' | 'running' | 'done' | 'failed' | 'missing';
 
+/** Progress of one sweep: how many of its runs are in each state, and each run with its state. */
 export interface SweepStatus {
   readonly id: string;
   readonly kind: string;
@@ -39,6 +42,7 @@ export interface SweepStatus {
   }[];
 }
 
+/** What {@link SweepQueue.submit} did: the sweep's id and how many of its runs it queued. */
 export interface SubmitResult {
   readonly id: string;
   readonly total: number;
@@ -151,6 +155,7 @@ export class SweepQueue {
     });
   }
 
+  /** The sweep as submitted; throws {@link SweepQueueError} ('unknown-sweep') for a malformed or unknown id. */
   async manifest(id: string): Promise<SweepManifest> {
     if (!/^sweep-[0-9a-f]{16}$/.test(id)) {
       throw new SweepQueueError(
@@ -168,6 +173,7 @@ export class SweepQueue {
     return manifest;
   }
 
+  /** Where each run of the sweep stands now (one look, no waiting; see {@link SweepQueue.watch}). */
   async status(id: string): Promise<SweepStatus> {
     const manifest = await this.manifest(id);
     return this.guard('reading the sweep status', async () => {
@@ -271,6 +277,7 @@ export class SweepQueue {
     return { id, status: last!, results: (await this.results(id)).results };
   }
 
+  /** Closes the BullMQ queue and disconnects from Redis. Runs already queued stay queued. */
   async close(): Promise<void> {
     await this.queue.close().catch(() => {});
     this.redis.disconnect();

@@ -63,6 +63,7 @@ export class SweepStore {
     readonly prefix: string,
   ) {}
 
+  /** The Redis key of a run's result or checkpoint, or of a sweep's manifest: `<prefix>:gs:<kind>:<id>`. */
   key(kind: 'result' | 'checkpoint' | 'sweep', id: string): string {
     return `${this.prefix}:gs:${kind}:${id}`;
   }
@@ -87,6 +88,7 @@ export class SweepStore {
     return stored === 1;
   }
 
+  /** The run's stored checkpoint with its step records and wall time, or null when there is none. */
   async loadCheckpoint(runId: string): Promise<StoredCheckpoint | null> {
     const key = this.key('checkpoint', runId);
     const [bytes, records, wall] = await this.redis.hmgetBuffer(key, 'bytes', 'records', 'wall');
@@ -110,6 +112,7 @@ export class SweepStore {
     return recorded === 1;
   }
 
+  /** The run's recorded result, or null when it has not finished. */
   async result(runId: string): Promise<StoredResult | null> {
     const text = await this.redis.get(this.key('result', runId));
     return text === null ? null : decodeJson<StoredResult>(text);
@@ -139,10 +142,12 @@ export class SweepStore {
     });
   }
 
+  /** Stores a sweep's manifest unless one with its id is there already (the same id means the same plan). */
   async saveSweep(manifest: SweepManifest): Promise<void> {
     await this.redis.set(this.key('sweep', manifest.id), encodeJson(manifest), 'NX');
   }
 
+  /** The manifest of sweep `id`, or null when no such sweep was submitted under this prefix. */
   async sweep(id: string): Promise<SweepManifest | null> {
     const text = await this.redis.get(this.key('sweep', id));
     return text === null ? null : decodeJson<SweepManifest>(text);

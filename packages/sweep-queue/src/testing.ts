@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/** Options of {@link startRedisServer}: persistence, password, a directory and port to reuse, the binary. */
 export interface RedisServerOptions {
   /** Append-only file persistence (a restart keeps every acknowledged write). */
   readonly appendOnly?: boolean;
@@ -16,6 +17,7 @@ export interface RedisServerOptions {
   readonly binary?: string;
 }
 
+/** A `redis-server` child process started for tests, with its port, data directory and URL. */
 export interface RedisServer {
   readonly port: number;
   readonly dir: string;

@@ -80,6 +80,7 @@ export function redact(message: string, target?: Pick<RedisTarget, 'password'>):
   return out;
 }
 
+/** Connection timeouts for the Redis clients of a queue or worker. */
 export interface ConnectionTuning {
   /** Milliseconds to wait for a TCP/TLS connection (default 5000). */
   readonly connectTimeoutMs?: number;

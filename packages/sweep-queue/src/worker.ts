@@ -26,7 +26,9 @@ import { type ConnectionTuning, parseRedisUrl, redact, redisOptions } from './ur
 
 /** A trainer the worker can run, checkpoint and dispose (`Trainer`, `ParallelTrainer`). */
 export type QueueTrainer = RunnableTrainer & {
+  /** The run's complete state, with optional free-form `meta`, to store and resume from. */
   checkpoint(meta?: Record<string, unknown>): Promise<Checkpoint>;
+  /** Frees the run's tensors, or stops its threads. */
   dispose(): void;
 };
 
@@ -34,6 +36,7 @@ export type QueueTrainer = RunnableTrainer & {
 export interface RunHooks {
   /** Imports the optimizer's package if needed and makes the job's backend current. Throws to refuse the run. */
   prepare(payload: RunPayload): Promise<void>;
+  /** The train and test splits for the run (default: MNIST, cut to the payload's `trainLimit`/`testLimit`). */
   loadData(payload: RunPayload): Promise<TrainerData>;
   /** A fresh trainer, or one restored from `checkpoint`. */
   createTrainer(payload: RunPayload, data: TrainerData, checkpoint?: Checkpoint): Promise<QueueTrainer>;
@@ -46,6 +49,7 @@ export type WorkerEvent =
   | { type: 'requeued'; runId: string; payload: RunPayload; step: number }
   | { type: 'failed'; runId: string; error: string; final: boolean };
 
+/** Options of {@link startSweepWorker}: the queue's location, runs at once, when to stop, hooks, events. */
 export interface SweepWorkerOptions extends ConnectionTuning {
   /** Redis URL (default: `GRADSIGN_REDIS_URL`). */
   readonly url?: string;
@@ -63,9 +67,11 @@ export interface SweepWorkerOptions extends ConnectionTuning {
   /** How many times a run may be recovered from a stalled worker before it is failed (default 5). */
   readonly maxStalledCount?: number;
   readonly hooks?: Partial<RunHooks>;
+  /** Called for every {@link WorkerEvent}: a run started, finished, went back to the queue or failed. */
   readonly onEvent?: (event: WorkerEvent) => void;
 }
 
+/** A running worker, as {@link startSweepWorker} returns it. */
 export interface SweepWorker {
   /** Stops taking runs; the current ones checkpoint and go back to the queue. */
   close(): Promise<void>;

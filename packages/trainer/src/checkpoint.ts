@@ -69,6 +69,7 @@ export interface Checkpoint {
  * float optimizer state must be finite: a checkpoint of a diverged run is neither written nor read ('non-finite').
  */
 export const CHECKPOINT_MAGIC = Uint8Array.from([0x89, 0x47, 0x53, 0x43, 0x4b, 0x50, 0x54, 0x0a]);
+/** The checkpoint format version this build writes, and the only one it reads. */
 export const CHECKPOINT_VERSION = 1;
 const FIXED = 20;
 

@@ -1,3 +1,4 @@
+/** What a {@link TrainerError} is about, as a stable machine-readable code. */
 export type TrainerErrorCode = 'invalid-config' | 'unknown-model' | 'no-test-split' | 'disposed';
 
 /** A problem with a training configuration or its use. `code` is stable; `message` says what to change. */
@@ -11,6 +12,7 @@ export class TrainerError extends Error {
   }
 }
 
+/** What a {@link CheckpointError} is about, as a stable machine-readable code. */
 export type CheckpointErrorCode =
   /** The bytes do not start with the checkpoint magic: not a gradsign checkpoint at all. */
   | 'not-a-checkpoint'

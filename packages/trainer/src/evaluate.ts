@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { crossEntropyPerExample } from './loss.js';
 import type { Model } from './models/model.js';
 
+/** Options of an evaluation: batch size, progress callback and an abort signal. */
 export interface EvaluateOptions {
   /** Images per forward pass (default 250). Only memory and speed depend on it. */
   readonly batchSize?: number;
@@ -11,6 +12,7 @@ export interface EvaluateOptions {
   readonly signal?: AbortSignal;
 }
 
+/** The outcome of an evaluation: accuracy, mean loss, counts and wall time in seconds. */
 export interface EvalResult {
   /** Fraction of correctly classified images, 0…1. */
   readonly accuracy: number;

@@ -14,6 +14,7 @@ export interface NonFiniteOptions {
   readonly maxConsecutive?: number;
 }
 
+/** The default `maxConsecutive` of the 'skip' policy: skipped updates in a row before the run is diverged. */
 export const DEFAULT_MAX_CONSECUTIVE = 10;
 
 /** Validates the options; throws `TrainerError` ('invalid-config'). */

@@ -20,6 +20,7 @@ export interface ReplicaGroup {
   abort(): void;
 }
 
+/** Thrown in a replica when its group was aborted (another replica failed) or the others did not arrive in time. */
 export class ReplicaGroupError extends Error {
   override readonly name = 'ReplicaGroupError';
 }
@@ -43,6 +44,7 @@ export class SharedReplicaGroup implements ReplicaGroup {
   private readonly header: Int32Array;
   private readonly slots: Float64Array[];
 
+  /** The shared buffer for a group of `count` replicas (a small header plus 512 KiB per replica). */
   static allocate(count: number): SharedArrayBuffer {
     if (!Number.isInteger(count) || count < 1)
       throw new RangeError(`a replica group needs a positive integer count, got ${count}`);

@@ -4,6 +4,7 @@ import type { EvalResult, EvaluateOptions } from './evaluate.js';
 import type { StepHistory } from './history.js';
 import { type StepRecord, Trainer, type TrainerData, type TrainerOptions } from './trainer.js';
 
+/** Options of {@link train} (and, without `config` and `data`, of {@link runTrainer}). */
 export interface TrainOptions extends TrainerOptions {
   /** Called after every step; awaited, so a slow listener slows training rather than queueing records. */
   readonly onStep?: (record: StepRecord) => void | Promise<void>;
@@ -29,11 +30,15 @@ export interface RunnableTrainer {
   readonly workers?: number;
   /** Updates skipped under the 'skip' non-finite policy (absent: none). */
   readonly skippedSteps?: number;
+  /** Trainable parameters of the model. */
   paramCount(): number;
+  /** The bytes the optimizer state really holds (each replica holds a full copy). */
   stateBytes(): number;
   /** Every step so far, including those before a resume (absent: only the steps `runTrainer` sees are known). */
   history?(): StepHistory;
+  /** Trains until `until` steps are done (default: all), yielding a record per step; stops early on `signal`. */
   run(options?: { readonly until?: number; readonly signal?: AbortSignal }): AsyncGenerator<StepRecord>;
+  /** Evaluates in eval mode on the test split. */
   evaluate(options?: EvaluateOptions): Promise<EvalResult>;
 }
 
@@ -82,6 +87,7 @@ export interface TrainResult {
   readonly finalTrainLoss: number;
 }
 
+/** The median of `values` (mean of the two middle ones for an even count); NaN when empty. */
 export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);

@@ -28,6 +28,7 @@ export interface LrSummary {
   readonly trainSeconds: number;
 }
 
+/** One optimizer's results in a sweep, per learning rate, with the best learning rate picked. */
 export interface OptimizerSummary {
   readonly optimizer: string;
   /**

@@ -13,6 +13,7 @@ export interface SweepRun {
   readonly total: number;
 }
 
+/** Options of {@link sweep}: the grid (optimizers × learning rates × seeds), shared settings, data and callbacks. */
 export interface SweepOptions {
   readonly optimizers: readonly string[];
   /** Per optimizer, or one list for all. Default: the reference grid (`REFERENCE_LR_GRID`). */
@@ -22,8 +23,11 @@ export interface SweepOptions {
   readonly base?: Partial<Omit<TrainConfig, 'optimizer' | 'learningRate' | 'seed'>>;
   readonly data: TrainerData;
   readonly evalBatchSize?: number;
+  /** Called (and awaited) before each run's trainer is created. */
   readonly onRunStart?: (run: SweepRun) => void | Promise<void>;
+  /** Called (and awaited) after every training step of a run. */
   readonly onStep?: (run: SweepRun, record: StepRecord) => void | Promise<void>;
+  /** Called during a run's final evaluation with the number of test images done so far. */
   readonly onEvalProgress?: (run: SweepRun, done: number, total: number) => void;
   readonly signal?: AbortSignal;
   /**
@@ -39,7 +43,12 @@ export interface SweepOptions {
     config: Partial<TrainConfig>,
     data: TrainerData,
     options: { readonly onNonFinite?: NonFiniteOptions },
-  ) => Promise<RunnableTrainer & { dispose(): void }>;
+  ) => Promise<
+    RunnableTrainer & {
+      /** Frees the trainer; the sweep calls it after the run. */
+      dispose(): void;
+    }
+  >;
 }
 
 /** The runs of a sweep, in order: optimizer, then learning rate, then seed. Validates every config up front. */

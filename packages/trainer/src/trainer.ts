@@ -34,6 +34,7 @@ import { type StepRecord, TrainerBase, type TrainerData } from './trainer-base.j
 
 export type { StepRecord, TrainerData } from './trainer-base.js';
 
+/** Options of `Trainer.create`: the run's configuration, its data, and replica and divergence settings. */
 export interface TrainerOptions {
   /** Missing fields take the reference protocol's values (see `resolveConfig`). */
   readonly config?: Partial<TrainConfig>;

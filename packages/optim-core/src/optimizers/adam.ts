@@ -12,6 +12,7 @@ import {
   unitInterval,
 } from '../validate.js';
 
+/** The values {@link adamRule} applies in one step; every field is required (no defaults at this level). */
 export interface AdamHyperparameters {
   learningRate: number;
   beta1: number;
@@ -42,6 +43,10 @@ export function adamRule(
   return { param: tf.sub(p, tf.mul(tf.div(m2, denom), stepSize)), m: m2, v: v2 };
 }
 
+/**
+ * Options of {@link Adam} and {@link AdamW}, named as in tfjs (`beta1`/`beta2` are PyTorch's `betas`, `epsilon` its
+ * `eps`); unset ones take the class's static `defaults`.
+ */
 export interface AdamConfig {
   learningRate?: number;
   beta1?: number;

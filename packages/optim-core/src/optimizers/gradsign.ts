@@ -29,6 +29,7 @@ export function gradSignRule(param: tf.Tensor, grad: tf.Tensor, counts: tf.Tenso
   return { param: tf.sub(param, step), counts: next };
 }
 
+/** Options of {@link GradSign}; unset ones take `GradSign.defaults`. */
 export interface GradSignConfig {
   learningRate?: number;
   /** 'random': counters start uniform in [-64, 63], as in the reference; 'zero': they start at 0. */

@@ -13,6 +13,7 @@ import {
   unitInterval,
 } from '../validate.js';
 
+/** The values {@link sgdRule} applies in one step; every field is required (no defaults at this level). */
 export interface SgdHyperparameters {
   learningRate: number;
   momentum: number;
@@ -34,6 +35,7 @@ export function sgdRule(param: tf.Tensor, grad: tf.Tensor, buf: tf.Tensor | null
   return { param: tf.sub(param, tf.mul(g, h.learningRate)), momentum: nextBuf };
 }
 
+/** Options of {@link SGD} (PyTorch's names and semantics); unset ones take `SGD.defaults`. */
 export interface SgdConfig {
   learningRate?: number;
   momentum?: number;

@@ -206,6 +206,7 @@ export class Blockwise8Storage implements SlotStorage {
     return [this.codes(), tf.clone(this.absmax)];
   }
 
+  /** Frees the `words` and `absmax` variables. */
   dispose(): void {
     this.words.dispose();
     this.absmax.dispose();
@@ -217,6 +218,7 @@ export class Blockwise8Storage implements SlotStorage {
   }
 }
 
+/** Options of {@link blockwise8}: the code, the block size and which tensors stay float32. */
 export interface Blockwise8Options {
   /** How normalised values become bytes: `linearCode(127)`, `lookupCode(name, values)`, or your own. */
   code: BlockwiseCode;
@@ -235,6 +237,7 @@ export interface Blockwise8Options {
   codesPart?: string;
 }
 
+/** The slot format {@link blockwise8} returns, with the settings it was made with. */
 export type Blockwise8Format = SlotFormat & {
   readonly code: BlockwiseCode;
   readonly blockSize: number;

@@ -27,6 +27,7 @@ export interface SlotStorage {
   save(): tf.Tensor[];
   /** The tensors that really hold the state; their bytes are the slot's footprint. */
   readonly tensors: readonly tf.Tensor[];
+  /** Frees the tensors that hold the state; the storage is unusable afterwards. */
   dispose(): void;
 }
 

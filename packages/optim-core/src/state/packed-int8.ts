@@ -134,6 +134,7 @@ export class PackedInt8Storage implements SlotStorage {
   }
 }
 
+/** Options of the {@link int8} format. */
 export interface Int8FormatOptions {
   /** The value one unit of the counter stands for (GradSign: 1/64). Metadata for readers; storage is exact. */
   scale: number;

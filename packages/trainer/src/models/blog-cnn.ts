@@ -19,6 +19,7 @@ interface Block {
   readonly bn: BatchNorm;
 }
 
+/** Options of {@link BlogCnn}. */
 export interface BlogCnnOptions {
   /**
    * Run each block's bias + leakyReLU + BatchNorm as one fused kernel with a hand-derived gradient (default

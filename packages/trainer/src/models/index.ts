@@ -4,6 +4,7 @@ import { BlogCnn } from './blog-cnn.js';
 import { Mlp } from './mlp.js';
 import type { Model } from './model.js';
 
+/** Options of {@link createModel}. */
 export interface ModelOptions {
   /** The run seed; the initialisation stream is derived from it. */
   readonly seed?: number;
@@ -13,9 +14,11 @@ export interface ModelOptions {
   readonly fused?: boolean;
 }
 
+/** A built-in model: its name (as `TrainConfig.model` gives it), a description and how to build it. */
 export interface ModelEntry {
   readonly name: string;
   readonly description: string;
+  /** Builds the model, drawing its initial weights from `rng` (the run's initialisation stream). */
   readonly create: (rng: Mulberry32, options: ModelOptions) => Model;
 }
 

@@ -78,6 +78,7 @@ export class ParamStore {
     return this.entries;
   }
 
+  /** Disposes every variable of the store; later calls do nothing. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
@@ -136,6 +137,10 @@ export class BatchNorm {
     return tf.mul(tf.rsqrt(tf.add(this.runningVar, this.eps)), this.gamma);
   }
 
+  /**
+   * Normalises `x` ([B, H, W, C]) per channel: in training with the batch statistics (recorded into `pending`),
+   * in eval with the running ones; then scales by γ and shifts by β.
+   */
   apply(x: tf.Tensor4D, training: boolean, pending: PendingStats[]): tf.Tensor4D {
     const axes = [0, 1, 2];
     if (!training) {
@@ -215,6 +220,7 @@ export abstract class Model {
     return this.pending;
   }
 
+  /** Frees the model's variables and any batch statistics not yet committed. */
   dispose(): void {
     this.discardStatistics();
     this.store.dispose();

@@ -19,6 +19,7 @@ import type {
   StepDone,
 } from './protocol.js';
 
+/** Options of `ParallelTrainer.create`: the run, its data, the number of replica threads and their backend. */
 export interface ParallelTrainerOptions {
   /** Missing fields take the reference protocol's values (see `resolveConfig`). */
   readonly config?: Partial<TrainConfig>;
