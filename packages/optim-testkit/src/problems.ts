@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * Test problems with closed-form gradients, so the suite needs no autodiff (and no gradient registration).
- * Each `gradient` and `loss` returns new tensors the caller owns.
+ * Each `gradient` returns a new tensor the caller owns; `loss` returns a number.
  */
 export interface Problem {
   name: string;

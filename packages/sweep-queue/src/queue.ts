@@ -48,7 +48,7 @@ export interface SubmitResult {
   readonly total: number;
   /** Runs added to the queue now (failed runs submitted again are retried). */
   readonly added: number;
-  /** Runs already finished (reused), or already queued or running. */
+  /** Runs whose result is already recorded (reused, not run again). */
   readonly finished: number;
   readonly pending: number;
 }
