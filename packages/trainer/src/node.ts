@@ -122,5 +122,5 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
 }
 
 export * from './index.js';
-export { ParallelTrainer, type ParallelTrainerOptions } from './parallel/node.js';
-export type { ReplicaSetup } from './parallel/node-worker.js';
+export { ParallelTrainer, type ParallelTrainerOptions } from './parallel/parallel-trainer.js';
+export type { ReplicaSetup } from './parallel/replica-thread.js';

@@ -9,7 +9,6 @@ import { StepLog } from '../history.js';
 import type { NonFiniteOptions } from '../nonfinite.js';
 import { SharedReplicaGroup } from '../replica-group.js';
 import { type StepRecord, TrainerBase, type TrainerData } from '../trainer-base.js';
-import type { ReplicaSetup, ReplicaWorkerData } from './node-worker.js';
 import type {
   EvalPart,
   ReplicaInfo,
@@ -18,6 +17,7 @@ import type {
   ReplicaResult,
   StepDone,
 } from './protocol.js';
+import type { ReplicaSetup, ReplicaWorkerData } from './replica-thread.js';
 
 /** Options of `ParallelTrainer.create`: the run, its data, the number of replica threads and their backend. */
 export interface ParallelTrainerOptions {
@@ -118,7 +118,7 @@ class ReplicaPool {
     count: number,
     workerData: ReplicaWorkerData,
   ) {
-    const script = new URL('./node-worker.js', import.meta.url);
+    const script = new URL('./replica-thread.js', import.meta.url);
     this.threads = Array.from(
       { length: count },
       () => new ReplicaThread(new Worker(script, { workerData }), (error) => this.fail(error)),

@@ -48,7 +48,7 @@ async function setUp({ backend, setup }: ReplicaWorkerData): Promise<void> {
 }
 
 const port = parentPort;
-if (!port) throw new Error('node-worker.js runs as a worker thread of a ParallelTrainer');
+if (!port) throw new Error('replica-thread.js runs as a worker thread of a ParallelTrainer');
 const ready = setUp(workerData as ReplicaWorkerData);
 const replica = createReplica();
 port.on('message', (request: ReplicaRequest) => {
