@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { loadCheckpoint } from '@gradsign/trainer/node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as errors from '../src/errors.js';
-import { checkBuilt, runCli } from './run-cli.js';
+import { checkBuilt, runCli, TINY_RUN } from './run-cli.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -15,18 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-const tiny = [
-  '--model',
-  'mlp',
-  '--steps',
-  '2',
-  '--train-limit',
-  '200',
-  '--test-limit',
-  '100',
-  '--backend',
-  'cpu',
-];
+const tiny = TINY_RUN;
 
 test('the README documents exactly the exit codes the CLI defines', async () => {
   const readme = await readFile(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');

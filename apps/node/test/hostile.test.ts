@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeCheckpoint, encodeCheckpoint } from '@gradsign/trainer';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type CliResult, checkBuilt, runCli } from './run-cli.js';
+import { type CliResult, checkBuilt, runCli, TINY_RUN } from './run-cli.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -15,18 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-const tiny = [
-  '--model',
-  'mlp',
-  '--steps',
-  '2',
-  '--train-limit',
-  '200',
-  '--test-limit',
-  '100',
-  '--backend',
-  'cpu',
-];
+const tiny = TINY_RUN;
 
 /** Refused with `code` and `message`, before any training step, without a stack trace, nothing on stdout. */
 function expectRefused(r: CliResult, code: number, message: RegExp): void {

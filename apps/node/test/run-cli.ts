@@ -4,6 +4,20 @@ import { fileURLToPath } from 'node:url';
 
 export const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
+/** A run that takes a second: 2 steps of the MLP on 200 training and 100 test images, on cpu. */
+export const TINY_RUN: readonly string[] = [
+  '--model',
+  'mlp',
+  '--steps',
+  '2',
+  '--train-limit',
+  '200',
+  '--test-limit',
+  '100',
+  '--backend',
+  'cpu',
+];
+
 export function checkBuilt(): void {
   if (!existsSync(cli)) throw new Error('build the CLI first (pnpm --filter @gradsign/cli build)');
 }
