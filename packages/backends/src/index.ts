@@ -5,31 +5,8 @@ export {
   stockGradConfig,
   stockGradConfigs,
 } from './gradients.js';
-export {
-  BIAS_LEAKY_AFFINE,
-  BIAS_LEAKY_BATCH_NORM,
-  BIAS_LEAKY_BATCH_NORM_BACKENDS,
-  BIAS_LEAKY_BATCH_NORM_GRAD,
-  biasLeakyAffine,
-  biasLeakyBatchNorm,
-  biasLeakyBatchNormAvailable,
-  CONV2D_FILTER_GRAD_SIMD,
-  CONV2D_FILTER_GRAD_WINOGRAD,
-  conv2dFilterGradViaConv,
-  conv2dFilterGradViaMatMul,
-  conv2dFilterGradViaSimd,
-  conv2dInputGradViaConv,
-  type InputGradMethod,
-  maxPoolBackprop,
-  maxPoolGradUsesSimd,
-  type ReplicaSum,
-  ROTATE_FILTER,
-  registerBiasLeakyBatchNorm,
-  setBiasLeakyBatchNormSimd,
-  setMaxPoolGradSimd,
-  setWinogradMaxTile,
-  winogradTile,
-} from './kernels/index.js';
+// Every kernel of the wing, as '@gradsign/backends/kernels' exports them.
+export * from './kernels/index.js';
 export {
   activeFixes,
   defaultFixes,
