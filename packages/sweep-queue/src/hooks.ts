@@ -1,12 +1,29 @@
 import { loadMnist, subset } from '@gradsign/datasets';
 import { getOptimizerEntry } from '@gradsign/optim-core';
-import { Trainer, type TrainerData } from '@gradsign/trainer';
+import { type Checkpoint, type RunnableTrainer, Trainer, type TrainerData } from '@gradsign/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 import { RunElsewhereError, SweepQueueError } from './errors.js';
 import type { RunPayload } from './payload.js';
-import type { QueueTrainer, RunHooks } from './worker.js';
 
 let mnist: ReturnType<typeof loadMnist> | undefined;
+
+/** A trainer the worker can run, checkpoint and dispose (`Trainer`, `ParallelTrainer`). */
+export type QueueTrainer = RunnableTrainer & {
+  /** The run's complete state, with optional free-form `meta`, to store and resume from. */
+  checkpoint(meta?: Record<string, unknown>): Promise<Checkpoint>;
+  /** Frees the run's tensors, or stops its threads. */
+  dispose(): void;
+};
+
+/** How a worker gets ready for a run and builds its trainer. Defaults: see `defaultHooks`. */
+export interface RunHooks {
+  /** Imports the optimizer's package if needed and makes the job's backend current. Throws to refuse the run. */
+  prepare(payload: RunPayload): Promise<void>;
+  /** The train and test splits for the run (default: MNIST, cut to the payload's `trainLimit`/`testLimit`). */
+  loadData(payload: RunPayload): Promise<TrainerData>;
+  /** A fresh trainer, or one restored from `checkpoint`. */
+  createTrainer(payload: RunPayload, data: TrainerData, checkpoint?: Checkpoint): Promise<QueueTrainer>;
+}
 
 /**
  * The hooks a worker uses unless given others: the job's backend must be registered with tfjs (it is made

@@ -1,13 +1,5 @@
 import { hostname } from 'node:os';
-import {
-  type Checkpoint,
-  median,
-  type RunnableTrainer,
-  runTrainer,
-  type StepRecord,
-  type TrainerData,
-  type TrainResult,
-} from '@gradsign/trainer';
+import { median, runTrainer, type StepRecord, type TrainResult } from '@gradsign/trainer';
 import {
   type ConnectionOptions,
   DelayedError,
@@ -18,29 +10,13 @@ import {
 } from 'bullmq';
 import { connectionError, openRedis } from './connection.js';
 import { RunElsewhereError, SweepQueueError } from './errors.js';
-import { defaultHooks } from './hooks.js';
+import { defaultHooks, type QueueTrainer, type RunHooks } from './hooks.js';
 import { type RunPayload, runId, validateRunPayload } from './payload.js';
 import { checkPrefix, DEFAULT_PREFIX, QUEUE_NAME } from './queue.js';
 import { type StoredResult, SweepStore } from './store.js';
 import { type ConnectionTuning, parseRedisUrl, redact, redisOptions } from './url.js';
 
-/** A trainer the worker can run, checkpoint and dispose (`Trainer`, `ParallelTrainer`). */
-export type QueueTrainer = RunnableTrainer & {
-  /** The run's complete state, with optional free-form `meta`, to store and resume from. */
-  checkpoint(meta?: Record<string, unknown>): Promise<Checkpoint>;
-  /** Frees the run's tensors, or stops its threads. */
-  dispose(): void;
-};
-
-/** How a worker gets ready for a run and builds its trainer. Defaults: see `defaultHooks`. */
-export interface RunHooks {
-  /** Imports the optimizer's package if needed and makes the job's backend current. Throws to refuse the run. */
-  prepare(payload: RunPayload): Promise<void>;
-  /** The train and test splits for the run (default: MNIST, cut to the payload's `trainLimit`/`testLimit`). */
-  loadData(payload: RunPayload): Promise<TrainerData>;
-  /** A fresh trainer, or one restored from `checkpoint`. */
-  createTrainer(payload: RunPayload, data: TrainerData, checkpoint?: Checkpoint): Promise<QueueTrainer>;
-}
+export type { QueueTrainer, RunHooks };
 
 /** What a worker reports, one event per line in the CLI. */
 export type WorkerEvent =
