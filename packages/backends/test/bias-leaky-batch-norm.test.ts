@@ -5,23 +5,15 @@ import { describe, expect, test } from 'vitest';
 import { biasLeakyAffine, biasLeakyBatchNorm, setBiasLeakyBatchNormSimd } from '../src/index.js';
 import { compileBiasLeakyBatchNorm } from '../src/kernels/bias-leaky-batch-norm-simd.js';
 import type { ReplicaSum } from '../src/kernels/replica-sum.js';
-import { useBackend } from './helpers.js';
+import { relErr, useBackend } from './helpers.js';
 
 const SLOPE = 0.2;
 const EPS = 1e-5;
 
-/** max |a − b| / max(max |a|, max |b|): the relative error the backends' parity tests use. */
+/** `relErr` of two tensors of the same shape. */
 function relError(a: tf.Tensor, b: tf.Tensor): number {
   expect(a.shape).toEqual(b.shape);
-  const x = a.dataSync();
-  const y = b.dataSync();
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < x.length; i++) {
-    diff = Math.max(diff, Math.abs(x[i]! - y[i]!));
-    scale = Math.max(scale, Math.abs(x[i]!), Math.abs(y[i]!));
-  }
-  return scale === 0 ? diff : diff / scale;
+  return relErr(a.dataSync(), b.dataSync());
 }
 
 /** The block tail composed from tfjs ops, as `BatchNorm.apply` computes it in training. */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fail } from './errors.js';
 import type { SlotSpec } from './slots.js';
-import type { SlotStorage } from './state/format.js';
+import { type SlotStorage, tensorBytes } from './state/format.js';
 
 /** A named tensor, as tfjs-core's optimizers exchange them in `getWeights`/`setWeights`. */
 export interface NamedTensor {
@@ -106,7 +106,7 @@ export class RestoredState {
   /** Bytes the held copies occupy in backend memory. */
   get bytes(): number {
     let bytes = 0;
-    for (const group of this.saved) for (const t of group.tensors.values()) bytes += t.size * 4;
+    for (const group of this.saved) for (const t of group.tensors.values()) bytes += tensorBytes(t);
     return bytes;
   }
 
