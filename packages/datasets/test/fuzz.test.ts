@@ -110,7 +110,11 @@ describe('the gzip path: decoded IDX bytes or DatasetError, never more memory th
             expectDatasetError(error, FILE);
           }
           expect(sink.allocated).toBeLessThanOrEqual(maxInflatedLength(gz.length));
-          if (sink.allocated > 0) expect(sink.allocated).toBe(readIdxHeader(input)?.byteLength ?? -1);
+          // Damaged gzip can decode to another header (the gzip CRC is checked only at the end), so only intact
+          // data has a known allocation: exactly what its header declares.
+          if (sink.allocated > 0 && mutations.length === 0) {
+            expect(sink.allocated).toBe(readIdxHeader(input)?.byteLength ?? -1);
+          }
         }),
         { numRuns: 250 },
       );
