@@ -47,6 +47,17 @@ export {
   ParamStore,
 } from './models/index.js';
 export { DEFAULT_MAX_CONSECUTIVE, type NonFiniteOptions } from './nonfinite.js';
+export type { GradientObserver, ObservedVariable } from './observe/observer.js';
+export { sampleIndices, type TensorSample } from './observe/sample.js';
+export {
+  ALL_LAYERS,
+  pearson,
+  type SignConfidenceOptions,
+  SignConfidenceRecorder,
+  type SignConfidenceReport,
+  type SignConfidenceRow,
+  weightedAgreement,
+} from './observe/sign-confidence.js';
 export type { EvalPart, ReplicaInfo, ReplicaReply, ReplicaRequest } from './parallel/protocol.js';
 export { createReplica } from './parallel/replica.js';
 export { deriveSeed, dropoutMask, uniformArray } from './random.js';
@@ -73,5 +84,19 @@ export {
   summarize,
 } from './summary.js';
 export { type SweepOptions, type SweepRun, sweep, sweepPlan } from './sweep.js';
+export {
+  FLAT_TOLERANCE,
+  type FlatRange,
+  flatRange,
+  formatFlatRange,
+  formatFlatTable,
+  formatPairedTable,
+  formatRate,
+  type MeanInterval,
+  type PairedDifference,
+  pairedDifference,
+  pairedDifferences,
+  tInterval,
+} from './sweep-stats.js';
 export { Trainer, type TrainerOptions } from './trainer.js';
 export { type StepRecord, TrainerBase, type TrainerData } from './trainer-base.js';

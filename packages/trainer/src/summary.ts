@@ -154,10 +154,13 @@ export function formatResultsTable(summaries: readonly OptimizerSummary[]): stri
   );
 }
 
-/** Every optimizer × learning rate of a sweep, with per-seed accuracies. */
+/**
+ * Every optimizer × learning rate of a sweep, with per-seed accuracies, the number of evaluated seeds (n, the
+ * mean's) and of diverged runs.
+ */
 export function formatGridTable(summaries: readonly OptimizerSummary[]): string {
   return markdownTable(
-    ['Optimizer', 'LR', 'Accuracy', 'Per seed', 'Test loss'],
+    ['Optimizer', 'LR', 'Accuracy', 'Per seed', 'Test loss', 'n', 'Diverged'],
     summaries.flatMap(({ optimizer, grid, best }) =>
       grid.map((g) => [
         displayName(optimizer) + (g === best ? ' *' : ''),
@@ -168,6 +171,8 @@ export function formatGridTable(summaries: readonly OptimizerSummary[]): string 
           ...g.diverged.map((d) => `seed ${d.seed} diverged at step ${d.step}`),
         ].join(', '),
         Number.isFinite(g.meanLoss) ? g.meanLoss.toFixed(4) : '–',
+        String(g.accuracies.length),
+        String(g.diverged.length),
       ]),
     ),
   );
