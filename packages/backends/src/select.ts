@@ -1,5 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type RegisterGradientsResult, registerGradients } from './gradients.js';
+import {
+  type KernelBuild,
+  type KernelBuildPreference,
+  relaxedSimdSupported,
+  setWasmKernelBuild,
+  wasmKernelBuild,
+} from './kernels/relaxed-simd.js';
 import { activeFixes, type FixName, installTrainingFixes, uninstallTrainingFixes } from './policy.js';
 import { type BackendCapabilities, firstLine, probeCapabilities, verifyActiveBackend } from './probe.js';
 
@@ -44,6 +51,13 @@ export interface SelectBackendOptions {
   check?: 'training' | 'basic';
   /** Override environment detection. */
   environment?: Environment;
+  /**
+   * Which build of the WebAssembly SIMD kernels the wasm backend runs: 'auto' (default) the FMA build (relaxed
+   * SIMD's f32x4.relaxed_madd) where the engine has relaxed SIMD, else the portable build; 'portable' the portable
+   * build everywhere, for results that are bit-identical across machines. Applies to every kernel call after this
+   * (also `setWasmKernelBuild`); when absent, the build chosen before stays ('auto' at first).
+   */
+  kernels?: KernelBuildPreference;
 }
 
 /** One backend that {@link selectBackend} tried, and whether it was used. */
@@ -71,6 +85,8 @@ export interface BackendSelection {
   gradients: RegisterGradientsResult;
   /** Where the wasm binaries were taken from, when wasm was tried. */
   wasmPaths?: string | Record<WasmBinaryName, string>;
+  /** On wasm with SIMD, the build of the custom SIMD kernels in use ('fma' or 'portable'). */
+  kernels?: KernelBuild;
 }
 
 /** Thrown by {@link selectBackend} when no backend in the order works; `attempts` says why each one failed. */
@@ -244,9 +260,16 @@ function summarise(warnings: string[]): string {
   return `: ${first.length > 300 ? `${first.slice(0, 300)}…` : first}`;
 }
 
-function describe(caps: BackendCapabilities, fixes: FixName[]): string {
+/** The kernel build on a wasm backend with SIMD, said for the startup line. */
+function kernelsLine(build: KernelBuild): string {
+  if (build === 'fma') return 'FMA kernels (relaxed SIMD)';
+  return relaxedSimdSupported() ? 'portable kernels (forced)' : 'portable kernels (no relaxed SIMD)';
+}
+
+function describe(caps: BackendCapabilities, fixes: FixName[], kernels?: string): string {
   const parts: string[] = [];
   if (caps.simd != null) parts.push(caps.simd ? 'SIMD' : 'no SIMD');
+  if (kernels != null) parts.push(kernels);
   if (caps.threads != null) parts.push(`${caps.threads} thread${caps.threads === 1 ? '' : 's'}`);
   if (caps.webglVersion != null) parts.push(`WebGL ${caps.webglVersion}`);
   if (caps.webglRenderer != null) parts.push(caps.webglRenderer);
@@ -270,6 +293,8 @@ export async function selectBackend(
     ((level: LogLevel, message: string) =>
       level === 'warn' ? console.warn(message) : console.info(message));
   const environment = options.environment ?? detectEnvironment();
+  // Throws on an unknown value, before any backend is tried.
+  if (options.kernels !== undefined) setWasmKernelBuild(options.kernels);
   const gradients = registerGradients();
   const order = resolveBackendOrder(preference, environment);
   const attempts: BackendAttempt[] = [];
@@ -319,7 +344,9 @@ export async function selectBackend(
       name === 'wasm' && wasmModule != null ? wasmModule.getThreadsCount : undefined,
     );
     attempts.push({ backend: name, ok: true, ms: Date.now() - start });
-    log('info', `${LOG_PREFIX} using ${name} (${describe(capabilities, fixes)})`);
+    const kernels = name === 'wasm' && capabilities.simd === true ? wasmKernelBuild() : undefined;
+    const line = kernels != null ? kernelsLine(kernels) : undefined;
+    log('info', `${LOG_PREFIX} using ${name} (${describe(capabilities, fixes, line)})`);
     const selection: BackendSelection = {
       backend: name,
       environment,
@@ -329,6 +356,7 @@ export async function selectBackend(
       gradients,
     };
     if (order.slice(0, i + 1).includes('wasm') && wasmPathsUsed != null) selection.wasmPaths = wasmPathsUsed;
+    if (kernels != null) selection.kernels = kernels;
     return selection;
   }
   const error = new BackendSelectionError(attempts);

@@ -2,6 +2,9 @@
 // float64 plain-JS reference over a grid of shapes and paddings and on random shapes (fast-check), within the
 // worst-case float32 bound of a sum of that many products; the installed conv2d gradient on wasm against cpu's
 // stock kernels; when it applies and when the other forms are used; and that the committed module is current.
+// vitest.config.ts runs this file on the portable kernels and again on the FMA build (relaxed SIMD): relaxed_madd
+// rounds a·b + c once (fused) or twice (unfused, as the portable build), never more, so the bounds below, which count
+// roundings, hold for both builds as stated.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import '@tensorflow/tfjs-backend-cpu';
@@ -22,6 +25,7 @@ import {
   gradsOn,
   input,
   itBindsToTheWasmHeap,
+  KERNELS_UNDER_TEST,
   quiet,
   randn,
   relErr,
@@ -35,8 +39,9 @@ const U = 2 ** -24;
 
 beforeAll(async () => {
   await selectBackend(['cpu'], { onLog: quiet });
-  const s = await selectBackend(['wasm'], { onLog: quiet });
+  const s = await selectBackend(['wasm'], { onLog: quiet, kernels: KERNELS_UNDER_TEST.kernels });
   expect(s.capabilities.simd).toBe(true);
+  expect(s.kernels, 'the kernel build under test').toBe(KERNELS_UNDER_TEST.build);
   expect(s.fixes).toContain('conv2d-grad');
 });
 

@@ -2,6 +2,9 @@
 // and the conv filter gradient: outputs and dW against float64 references over a grid of shapes and paddings and on
 // random shapes (fast-check), within the first-order error bound of each algorithm; the convs left to the stock
 // kernel; gradients through it; the tile size chosen per layer; and installing and removing it.
+// vitest.config.ts runs this file on the portable kernels and again on the FMA build (relaxed SIMD): relaxed_madd
+// rounds a·b + c once (fused) or twice (unfused, as the portable build), never more, so the bounds below, which count
+// roundings, hold for both builds as stated.
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
@@ -25,6 +28,7 @@ import {
   gradsOn,
   input,
   itBindsToTheWasmHeap,
+  KERNELS_UNDER_TEST,
   quiet,
   randn,
   relErr,
@@ -39,8 +43,9 @@ const WINOGRAD = 'conv2d-winograd';
 
 beforeAll(async () => {
   await selectBackend(['cpu'], { onLog: quiet });
-  const s = await selectBackend(['wasm'], { onLog: quiet });
+  const s = await selectBackend(['wasm'], { onLog: quiet, kernels: KERNELS_UNDER_TEST.kernels });
   expect(s.capabilities.simd).toBe(true);
+  expect(s.kernels, 'the kernel build under test').toBe(KERNELS_UNDER_TEST.build);
   expect(s.fixes).toContain(WINOGRAD);
 });
 

@@ -190,8 +190,18 @@ const selected = new Map<string, Promise<unknown>>();
 
 /** Makes `name` the active backend, selected once through `selectBackend` (gradients and training fixes). */
 export async function useBackend(name: 'cpu' | 'wasm'): Promise<void> {
-  if (!selected.has(name)) selected.set(name, selectBackend([name], { onLog: quiet }));
+  if (!selected.has(name))
+    selected.set(name, selectBackend([name], { onLog: quiet, kernels: KERNELS_UNDER_TEST.kernels }));
   await selected.get(name);
   if (!(await tf.setBackend(name)) || tf.getBackend() !== name)
     throw new Error(`backend ${name} is not available`);
 }
+
+/**
+ * The kernel build this test process checks (vitest.config.ts's projects): 'portable', or 'fma' (relaxed SIMD),
+ * with the `kernels` option of `selectBackend` that gives it.
+ */
+export const KERNELS_UNDER_TEST =
+  process.env.GRADSIGN_TEST_KERNELS === 'fma'
+    ? ({ build: 'fma', kernels: 'auto' } as const)
+    : ({ build: 'portable', kernels: 'portable' } as const);

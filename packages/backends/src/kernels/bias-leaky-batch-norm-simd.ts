@@ -1,5 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import {
+  BIAS_LEAKY_BATCH_NORM_FMA_SHARED_WASM_BASE64,
+  BIAS_LEAKY_BATCH_NORM_FMA_WASM_BASE64,
   BIAS_LEAKY_BATCH_NORM_SHARED_WASM_BASE64,
   BIAS_LEAKY_BATCH_NORM_WASM_BASE64,
 } from './generated/bias-leaky-batch-norm-wasm.js';
@@ -68,6 +70,10 @@ interface SimdExports {
 const kernel = moduleOnWasmHeap<SimdExports>({
   ordinary: BIAS_LEAKY_BATCH_NORM_WASM_BASE64,
   shared: BIAS_LEAKY_BATCH_NORM_SHARED_WASM_BASE64,
+  fma: {
+    ordinary: BIAS_LEAKY_BATCH_NORM_FMA_WASM_BASE64,
+    shared: BIAS_LEAKY_BATCH_NORM_FMA_SHARED_WASM_BASE64,
+  },
 });
 
 /** The module for a shared (threaded backend) or an ordinary memory (see `moduleOnWasmHeap`). */
@@ -81,17 +87,22 @@ export interface Simd {
   readonly free: (ptr: number) => void;
 }
 
+/** Per instance of the module (one per backend and build), its kernels with the backend's memory and scratch. */
 const bound = new WeakMap<object, Simd | null>();
 
-/** The SIMD kernels bound to this wasm backend's memory, or null when they cannot run there. */
+/**
+ * The SIMD kernels (of the build in use, see `wasmKernelBuild`) bound to this wasm backend's memory, or null when
+ * they cannot run there.
+ */
 export function simdFor(backend: WasmBackendLike): Simd | null {
-  let simd = bound.get(backend);
+  const fn = kernel.bind(backend);
+  if (fn == null) return null;
+  let simd = bound.get(fn);
   if (simd === undefined) {
-    const fn = kernel.bind(backend);
     const memory = heapMemory(backend);
     const scratch = heapScratch(backend);
-    simd = fn != null && memory != null && scratch != null ? { memory, fn, ...scratch } : null;
-    bound.set(backend, simd);
+    simd = memory != null && scratch != null ? { memory, fn, ...scratch } : null;
+    bound.set(fn, simd);
   }
   return simd;
 }

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { conv3x3FilterGradWinograd, conv3x3WinogradFor, winogradApplies } from './conv3x3-winograd.js';
 import {
+  CONV_FILTER_GRAD_FMA_SHARED_WASM_BASE64,
+  CONV_FILTER_GRAD_FMA_WASM_BASE64,
   CONV_FILTER_GRAD_SHARED_WASM_BASE64,
   CONV_FILTER_GRAD_WASM_BASE64,
 } from './generated/conv-filter-grad-wasm.js';
@@ -47,6 +49,7 @@ interface FilterGradExports {
 const kernel = moduleOnWasmHeap<FilterGradExports>({
   ordinary: CONV_FILTER_GRAD_WASM_BASE64,
   shared: CONV_FILTER_GRAD_SHARED_WASM_BASE64,
+  fma: { ordinary: CONV_FILTER_GRAD_FMA_WASM_BASE64, shared: CONV_FILTER_GRAD_FMA_SHARED_WASM_BASE64 },
 });
 
 /** The kernel's module for a shared or an ordinary memory (see `moduleOnWasmHeap`). */

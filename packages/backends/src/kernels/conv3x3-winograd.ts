@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  CONV3X3_WINOGRAD_FMA_SHARED_WASM_BASE64,
+  CONV3X3_WINOGRAD_FMA_WASM_BASE64,
   CONV3X3_WINOGRAD_SHARED_WASM_BASE64,
   CONV3X3_WINOGRAD_WASM_BASE64,
 } from './generated/conv3x3-winograd-wasm.js';
@@ -48,6 +50,7 @@ interface WinogradExports {
 const kernel = moduleOnWasmHeap<WinogradExports>({
   ordinary: CONV3X3_WINOGRAD_WASM_BASE64,
   shared: CONV3X3_WINOGRAD_SHARED_WASM_BASE64,
+  fma: { ordinary: CONV3X3_WINOGRAD_FMA_WASM_BASE64, shared: CONV3X3_WINOGRAD_FMA_SHARED_WASM_BASE64 },
 });
 
 /** The kernel's module for a shared or an ordinary memory (see `moduleOnWasmHeap`). */

@@ -25,5 +25,14 @@ export {
 } from './conv2d-grad.js';
 export { setWinogradMaxTile, winogradTile } from './conv3x3-winograd.js';
 export { maxPoolBackprop, maxPoolGradUsesSimd, setMaxPoolGradSimd } from './maxpool-grad.js';
+export {
+  KERNEL_BUILD_PREFERENCES,
+  type KernelBuild,
+  type KernelBuildPreference,
+  RELAXED_SIMD_PROBE,
+  relaxedSimdSupported,
+  setWasmKernelBuild,
+  wasmKernelBuild,
+} from './relaxed-simd.js';
 export type { ReplicaSum } from './replica-sum.js';
 export { ROTATE_FILTER } from './rotate-filter.js';

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import { type KernelBuild, wasmKernelBuild } from './relaxed-simd.js';
 
 /** The parts of tfjs-backend-wasm's BackendWasm (and its emscripten module) the wasm kernels use. */
 export interface WasmBackendLike {
@@ -34,44 +35,62 @@ export function heapScratch(
   return { malloc: m._malloc.bind(m), free: m._free.bind(m) };
 }
 
+/** A kernel module's builds (base64): for an ordinary and a shared memory, and the same pair built with FMA. */
+export interface WasmBuilds {
+  readonly ordinary: string;
+  readonly shared: string;
+  /** The FMA build (relaxed SIMD), where the module has multiply-adds to fuse. */
+  readonly fma?: { readonly ordinary: string; readonly shared: string };
+}
+
 /**
  * A WebAssembly module that imports the tfjs wasm backend's memory as `env.memory`, so its functions read and write
  * tensors in place. It comes in two builds (base64): one for an ordinary memory and one for the *shared* memory of
  * the threaded backend (cross-origin-isolated pages), because a memory import links only to a memory of its own
- * kind. `compile` gives the module for a kind (null without WebAssembly SIMD); `bind` instantiates it once per
- * backend and gives its exports (null when it cannot run there: not a wasm backend, no SIMD, or a wasm build that
- * does not expose its memory).
+ * kind; kernels with multiply-adds have both again as an FMA build, used where {@link wasmKernelBuild} says 'fma'.
+ * `compile` gives the module for a kind and build (default: the build in use; null without WebAssembly SIMD, or
+ * relaxed SIMD for the FMA build); `bind` instantiates the build in use once per backend and gives its exports
+ * (null when it cannot run there: not a wasm backend, no SIMD, or a wasm build that does not expose its memory);
+ * `build` says which build `bind` gives now.
  */
-export function moduleOnWasmHeap<Exports>(builds: { readonly ordinary: string; readonly shared: string }): {
-  compile(shared: boolean): WebAssembly.Module | null;
+export function moduleOnWasmHeap<Exports>(builds: WasmBuilds): {
+  compile(shared: boolean, build?: KernelBuild): WebAssembly.Module | null;
   bind(backend: unknown): Exports | null;
+  build(): KernelBuild;
 } {
-  const compiled = new Map<boolean, WebAssembly.Module | null>();
-  const instances = new WeakMap<object, Exports | null>();
-  const compile = (shared: boolean): WebAssembly.Module | null => {
-    const cached = compiled.get(shared);
+  const compiled = new Map<string, WebAssembly.Module | null>();
+  const instances = new WeakMap<object, Map<KernelBuild, Exports | null>>();
+  const build = (): KernelBuild => (builds.fma != null ? wasmKernelBuild() : 'portable');
+  const compile = (shared: boolean, which: KernelBuild = build()): WebAssembly.Module | null => {
+    const key = `${which}:${shared}`;
+    const cached = compiled.get(key);
     if (cached !== undefined) return cached;
     let module: WebAssembly.Module | null = null;
+    const pair = which === 'fma' ? builds.fma : builds;
     try {
-      const bin = atob(shared ? builds.shared : builds.ordinary);
+      if (pair == null) throw new Error('no such build');
+      const bin = atob(shared ? pair.shared : pair.ordinary);
       const bytes = new Uint8Array(bin.length);
       for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
       module = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
     } catch {
       module = null;
     }
-    compiled.set(shared, module);
+    compiled.set(key, module);
     return module;
   };
   const bind = (backend: unknown): Exports | null => {
     if (!isWasmBackend(backend)) return null;
-    const cached = instances.get(backend);
+    const which = build();
+    const perBuild = instances.get(backend) ?? new Map<KernelBuild, Exports | null>();
+    instances.set(backend, perBuild);
+    const cached = perBuild.get(which);
     if (cached !== undefined) return cached;
     let exports: Exports | null = null;
     const memory = heapMemory(backend);
     if (memory != null) {
       const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
-      const module = compile(shared);
+      const module = compile(shared, which);
       if (module != null) {
         try {
           exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Exports;
@@ -80,8 +99,8 @@ export function moduleOnWasmHeap<Exports>(builds: { readonly ordinary: string; r
         }
       }
     }
-    instances.set(backend, exports);
+    perBuild.set(which, exports);
     return exports;
   };
-  return { compile, bind };
+  return { compile, bind, build };
 }
