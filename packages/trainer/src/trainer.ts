@@ -28,6 +28,7 @@ import {
   type NonFiniteOptions,
   resolveNonFinite,
 } from './nonfinite.js';
+import type { GradientObserver, ObservedVariable } from './observe/observer.js';
 import { deriveSeed, Mulberry32, STREAM_DROPOUT } from './random.js';
 import type { ReplicaGroup } from './replica-group.js';
 import { type StepRecord, TrainerBase, type TrainerData } from './trainer-base.js';
@@ -50,6 +51,11 @@ export interface TrainerOptions {
    * weights after the last step, and the weights and optimizer state of every checkpoint.
    */
   readonly onNonFinite?: NonFiniteOptions;
+  /**
+   * Sees each applied step's gradients, read-only (e.g. a `SignConfidenceRecorder`); training is bit-identical
+   * with and without it. Without it the step does nothing extra (one trainer, not `ParallelTrainer`).
+   */
+  readonly observe?: GradientObserver;
 }
 
 /** The prefix that stands for the model's variable prefix in checkpointed optimizer weight names. */
@@ -84,6 +90,8 @@ export class Trainer extends TrainerBase {
   private dropout: Mulberry32;
   private disposed = false;
   private readonly guard: FiniteGuard | null;
+  /** The observer and the tensors it is shown, or null (the default: nothing is done for it). */
+  private readonly observer: { sink: GradientObserver; variables: readonly ObservedVariable[] } | null;
 
   private readonly replica: ReplicaGroup | null;
 
@@ -92,6 +100,7 @@ export class Trainer extends TrainerBase {
     data: TrainerData,
     replica?: ReplicaGroup,
     onNonFinite?: NonFiniteOptions,
+    observe?: GradientObserver,
   ) {
     super();
     const nonFinite = resolveNonFinite(onNonFinite);
@@ -107,6 +116,15 @@ export class Trainer extends TrainerBase {
     this.dataset = new Dataset(data.train, { batchSize: config.batchSize, seed: config.seed });
     this.dropout = new Mulberry32(deriveSeed(config.seed, STREAM_DROPOUT));
     this.model = createModel(config.model, { seed: config.seed, ...config.modelOptions });
+    this.observer = observe
+      ? {
+          sink: observe,
+          variables: this.model
+            .tensors()
+            .filter((t) => t.trainable)
+            .map((t) => ({ name: t.name, variable: t.variable })),
+        }
+      : null;
     try {
       const problem = this.replica ? this.model.dataParallelProblem() : null;
       if (problem) throw new TrainerError('invalid-config', problem);
@@ -120,7 +138,13 @@ export class Trainer extends TrainerBase {
 
   /** A fresh run. */
   static create(options: TrainerOptions): Trainer {
-    return new Trainer(resolveConfig(options.config), options.data, options.replica, options.onNonFinite);
+    return new Trainer(
+      resolveConfig(options.config),
+      options.data,
+      options.replica,
+      options.onNonFinite,
+      options.observe,
+    );
   }
 
   /**
@@ -134,10 +158,11 @@ export class Trainer extends TrainerBase {
       readonly steps?: number;
       readonly replica?: ReplicaGroup;
       readonly onNonFinite?: NonFiniteOptions;
+      readonly observe?: GradientObserver;
     },
   ): Promise<Trainer> {
     const config = TrainerBase.restoredConfig(checkpoint, options.steps);
-    const trainer = new Trainer(config, options.data, options.replica, options.onNonFinite);
+    const trainer = new Trainer(config, options.data, options.replica, options.onNonFinite, options.observe);
     try {
       await trainer.load(checkpoint);
     } catch (error) {
@@ -200,6 +225,8 @@ export class Trainer extends TrainerBase {
       try {
         // Every replica sees the same summed loss and gradients, so all of them decide alike.
         applied = guardedUpdate(step, lossValue, update, this.optimizer, this.guard);
+        if (applied && this.observer)
+          await this.observer.sink.onGradients(step, update, this.observer.variables);
       } finally {
         tf.dispose(update);
       }
