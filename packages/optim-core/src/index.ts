@@ -15,13 +15,25 @@ export {
   AdamW,
   adamRule,
 } from './optimizers/adam.js';
-export { COUNTER_SCALE, GradSign, type GradSignConfig, gradSignRule } from './optimizers/gradsign.js';
+export {
+  COUNTER_SCALE,
+  GRADSIGN_TIMESCALES,
+  GradSign,
+  type GradSignConfig,
+  type GradSignCounters,
+  type GradSignTimescale,
+  gradSignCounters,
+  gradSignRule,
+  REFERENCE_COUNTERS,
+  type ZeroGradient,
+} from './optimizers/gradsign.js';
 export { SGD, type SgdConfig, type SgdHyperparameters, sgdRule } from './optimizers/sgd.js';
 export { fromPyTorch, type PyTorchOptimizer } from './pytorch.js';
 export {
   createOptimizer,
   type DescribedOptimizerClass,
   fromClass,
+  GRADSIGN_ABLATIONS,
   getOptimizerEntry,
   listOptimizers,
   type OptimizerConfig,

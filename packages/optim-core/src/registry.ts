@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { fail } from './errors.js';
 import { Adam, AdamW } from './optimizers/adam.js';
-import { GradSign } from './optimizers/gradsign.js';
+import { GradSign, type GradSignConfig } from './optimizers/gradsign.js';
 import { SGD } from './optimizers/sgd.js';
 import type { OptionChecks } from './validate.js';
 
@@ -134,3 +134,27 @@ registerOptimizer(
     source,
   }),
 );
+/** GradSign's ablations (issue 18): each changes one thing from the reference, and is still one byte a parameter. */
+export const GRADSIGN_ABLATIONS: Readonly<Record<string, { config: GradSignConfig; description: string }>> =
+  Object.freeze({
+    'gradsign-t4': {
+      config: { timescale: 4 },
+      description: 'GradSign with decay timescale 4 (1/4 a step; increment 16, scale 1/64)',
+    },
+    'gradsign-t16': {
+      config: { timescale: 16 },
+      description: 'GradSign with decay timescale 16 (1/16 a step; increment 8, scale 1/128)',
+    },
+    'gradsign-zero-init': {
+      config: { init: 'zero' },
+      description: 'GradSign with counters starting at 0 (the reference starts them random)',
+    },
+    'gradsign-zero-as-zero': {
+      config: { zeroGradient: 'zero' },
+      description: 'GradSign with a zero gradient not pushing the counter (the reference counts it as -1)',
+    },
+  });
+for (const [name, { config, description }] of Object.entries(GRADSIGN_ABLATIONS)) {
+  const entry = fromClass(GradSign, { name, description: `${description}, 1 byte/param`, source });
+  registerOptimizer({ ...entry, defaults: { ...entry.defaults, ...config } });
+}

@@ -24,7 +24,14 @@ describe('optimizer registry', () => {
     );
     const g = createOptimizer('gradsign', { learningRate: 0.01, init: 'zero', seed: 3 });
     expect(g).toBeInstanceOf(GradSign);
-    expect(g.getConfig()).toEqual({ learningRate: 0.01, init: 'zero', seed: 3, fused: true });
+    expect(g.getConfig()).toEqual({
+      learningRate: 0.01,
+      init: 'zero',
+      seed: 3,
+      timescale: 8,
+      zeroGradient: 'negative',
+      fused: true,
+    });
     expect(createOptimizer('ADAM', { beta2: 0.99 }).getConfig()).toMatchObject({
       beta2: 0.99,
       learningRate: 0.001,

@@ -8,6 +8,16 @@ import * as tf from '@tensorflow/tfjs-core';
  */
 export const GRADSIGN_PACKED4_KERNEL = 'GradSignPacked4Update';
 
+/** The integer constants of the rule the kernel applies (`GradSignCounters` of the optimizer, as kernel attrs). */
+export interface Packed4Counters {
+  readonly timescale: number;
+  readonly increment: number;
+  readonly scale: number;
+  readonly zeroGradient: 'negative' | 'zero';
+}
+
+const REFERENCE: Packed4Counters = { timescale: 8, increment: 8, scale: 1 / 64, zeroGradient: 'negative' };
+
 /** The GradSign rule element by element on raw arrays. Padding lanes (index ≥ param.length) stay zero. */
 export function gradSignPacked4Step(
   param: Float32Array,
@@ -16,10 +26,16 @@ export function gradSignPacked4Step(
   learningRate: number,
   outParam: Float32Array,
   outWords: Int32Array,
+  counters: Packed4Counters = REFERENCE,
 ): void {
   const n = param.length;
   const m = words.length;
   const lr = Math.fround(learningRate);
+  const shift = Math.log2(counters.timescale); // T is a power of two: >> shift is floor division by T
+  const half = counters.timescale >> 1;
+  const k = counters.increment;
+  const zeroPushes = counters.zeroGradient === 'negative';
+  const scale = counters.scale;
   for (let w = 0; w < m; w++) {
     const word = words[w]!;
     let packed = 0;
@@ -27,14 +43,23 @@ export function gradSignPacked4Step(
       const i = lane * m + w;
       if (i >= n) break;
       let c = (word << (24 - 8 * lane)) >> 24; // sign-extend the lane's byte
-      // >> 3 is floor division by 8; +(g > 0) keeps the sign test branchless (NaN > 0 is false, as required)
-      c = c - ((c + 4) >> 3) + (+(grad[i]! > 0) << 4) - 8;
-      outParam[i] = param[i]! - Math.fround(Math.fround(c * 0.015625) * lr);
+      // +(g > 0) keeps the sign test branchless (NaN > 0 and NaN < 0 are false, as required)
+      const g = grad[i]!;
+      const push = zeroPushes ? (+(g > 0) << 1) * k - k : (+(g > 0) - +(g < 0)) * k;
+      c = c - ((c + half) >> shift) + push;
+      outParam[i] = param[i]! - Math.fround(Math.fround(c * scale) * lr);
       packed |= (c & 255) << (8 * lane);
     }
     outWords[w] = packed;
   }
 }
+
+const countersOf = (attrs: tf.NamedAttrMap | undefined): Packed4Counters => ({
+  timescale: attrs!.timescale as number,
+  increment: attrs!.increment as number,
+  scale: attrs!.scale as number,
+  zeroGradient: attrs!.zeroGradient as Packed4Counters['zeroGradient'],
+});
 
 interface CpuBackend {
   readSync(dataId: tf.DataId): unknown;
@@ -66,6 +91,7 @@ registerOnce({
       attrs!.learningRate as number,
       outParam,
       outWords,
+      countersOf(attrs),
     );
     return [
       cpu.makeTensorInfo(param!.shape, 'float32', outParam),
@@ -91,6 +117,7 @@ registerOnce({
       attrs!.learningRate as number,
       view(outParam) as Float32Array,
       view(outWords) as Int32Array,
+      countersOf(attrs),
     );
     return [outParam, outWords];
   },
@@ -107,11 +134,17 @@ export function runGradSignPacked4(
   grad: tf.Tensor,
   words: tf.Tensor,
   learningRate: number,
+  counters: Packed4Counters = REFERENCE,
 ) {
+  const { timescale, increment, scale, zeroGradient } = counters;
   const [nextParam, nextWords] = tf
     .engine()
     .runKernel(GRADSIGN_PACKED4_KERNEL, { param, grad, words } as unknown as tf.NamedTensorMap, {
       learningRate,
+      timescale,
+      increment,
+      scale,
+      zeroGradient,
     }) as tf.Tensor[];
   return { param: nextParam!, words: nextWords! };
 }
