@@ -21,6 +21,7 @@ export interface CommonOptions extends NonFiniteFlags {
   optimizerPackage?: string[];
   opt?: Record<string, unknown>;
   workers: Workers;
+  portableKernels?: boolean;
 }
 
 export function addCommonOptions(cmd: Command): Command {
@@ -54,6 +55,10 @@ export function addCommonOptions(cmd: Command): Command {
       "train data-parallel on n threads (auto: one per CPU core): each batch is split, BatchNorm statistics and gradients are summed over the threads, so the update is the whole batch's",
       workers,
       1,
+    )
+    .option(
+      '--portable-kernels',
+      'wasm: use the portable SIMD kernels even where relaxed SIMD (FMA) is available, for runs bit-identical across machines (default: FMA kernels where the engine has them)',
     )
     .option('--json', 'print one JSON line per run on stdout (no progress bar)')
     .option('--out <dir>', 'write steps.csv, steps.json, results.json and SVG loss plots to <dir>')

@@ -65,6 +65,7 @@ export class Context {
     // 'auto' falls back in order; a named backend is that backend or a failure (a list of one does not fall back).
     try {
       const selection = await selectBackend(preference === 'auto' ? 'auto' : [preference], {
+        kernels: this.kernels,
         onLog: (level, message) => {
           if (level === 'warn' && preference === 'auto') this.io.stderr.write(`${message}\n`);
           else this.info(message);
@@ -78,6 +79,11 @@ export class Context {
         `--backend ${preference} cannot run here: ${reason} (--backend auto uses the first backend that works)`,
       );
     }
+  }
+
+  /** The build of the wasm SIMD kernels: `--portable-kernels`, else FMA where relaxed SIMD is available. */
+  get kernels(): 'auto' | 'portable' {
+    return this.options.portableKernels ? 'portable' : 'auto';
   }
 
   /** Replica threads for the runs: `--workers`, with auto resolved for `backend`. */
@@ -97,6 +103,7 @@ export class Context {
         workers: this.replicaThreads(backend),
         modules: importedModules,
         onNonFinite: nonFiniteOptions(this.options),
+        kernels: this.kernels,
       },
       run,
     );

@@ -16,6 +16,8 @@ export interface TrainerSetup {
   /** Modules the replica threads import first (optimizer packages), by URL. */
   readonly modules: readonly string[];
   readonly onNonFinite?: NonFiniteOptions | undefined;
+  /** The wasm SIMD kernel build the replica threads select (`--portable-kernels`); default 'auto'. */
+  readonly kernels?: 'auto' | 'portable' | undefined;
 }
 
 /** A fresh run of `config`, or the run of `checkpoint` continued up to `steps`. */
@@ -36,7 +38,7 @@ export async function createTrainer(setup: TrainerSetup, run: RunStart): Promise
     backend: setup.backend,
     setup: {
       module: new URL('./replica-setup.js', import.meta.url).href,
-      options: { modules: [...setup.modules] },
+      options: { modules: [...setup.modules], kernels: setup.kernels ?? 'auto' },
     },
   };
   return 'config' in run

@@ -32,6 +32,11 @@ export interface RunPayload {
   readonly onNonFinite?: NonFiniteOptions;
   /** Steps between checkpoints into Redis (does not change the result, not part of the run id). */
   readonly checkpointEvery: number;
+  /**
+   * 'portable': the wasm backend's portable SIMD kernels, bit-identical across machines (absent: the FMA kernels
+   * where the worker's engine has relaxed SIMD).
+   */
+  readonly kernels?: 'portable';
 }
 
 /** The job id of a run: a hash of the canonical JSON of everything that determines its result. */
@@ -75,9 +80,12 @@ export function validateRunPayload(data: unknown, options: { readonly resolve?: 
       'evalBatch',
       'checkpointEvery',
       'onNonFinite',
+      'kernels',
     ],
     '',
   );
+  if (data.kernels !== undefined && data.kernels !== 'portable')
+    bad(`kernels must be 'portable' when present, got ${JSON.stringify(data.kernels)}`);
   if (data.v !== PAYLOAD_VERSION)
     bad(`version ${JSON.stringify(data.v)} (this worker reads ${PAYLOAD_VERSION})`);
   if (!(JOB_BACKENDS as readonly unknown[]).includes(data.backend)) {
@@ -155,5 +163,6 @@ export function validateRunPayload(data: unknown, options: { readonly resolve?: 
     evalBatch,
     checkpointEvery,
     ...(onNonFinite ? { onNonFinite } : {}),
+    ...(data.kernels === 'portable' ? { kernels: 'portable' as const } : {}),
   };
 }

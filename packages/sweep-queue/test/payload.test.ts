@@ -37,6 +37,15 @@ describe('job payloads', () => {
     expect(runId(p)).toMatch(/^run-[0-9a-f]{32}$/);
   });
 
+  test("kernels: 'portable' is kept and changes the run id; any other value is refused", () => {
+    const p = payload();
+    const portable = validateRunPayload({ ...p, kernels: 'portable' });
+    expect(portable.kernels).toBe('portable');
+    expect(runId(portable)).not.toBe(runId(p));
+    expect(validateRunPayload(p).kernels).toBeUndefined();
+    expect(refusal({ ...p, kernels: 'fma' })).toMatch(/kernels must be 'portable' when present, got "fma"/);
+  });
+
   test('malformed or hostile payloads are refused before anything runs', () => {
     const p = payload();
     expect(refusal(null)).toMatch(/not an object/);

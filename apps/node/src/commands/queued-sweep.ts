@@ -25,6 +25,8 @@ export interface Planned {
   readonly testLimit?: number | undefined;
   readonly evalBatch: number;
   readonly onNonFinite?: NonFiniteOptions;
+  /** `--portable-kernels`: the workers run the portable wasm kernels. */
+  readonly kernels?: 'auto' | 'portable';
 }
 
 export function payloads(p: Planned, checkpointEvery: number): RunPayload[] {
@@ -46,6 +48,8 @@ export function payloads(p: Planned, checkpointEvery: number): RunPayload[] {
     ...(p.onNonFinite && (p.onNonFinite.policy !== 'stop' || p.onNonFinite.maxConsecutive !== undefined)
       ? { onNonFinite: p.onNonFinite }
       : {}),
+    // Likewise the default kernels (FMA where the worker has relaxed SIMD).
+    ...(p.kernels === 'portable' ? { kernels: 'portable' as const } : {}),
   }));
 }
 

@@ -84,6 +84,7 @@ export async function runSweep(ctx: Context, opts: SweepOptions, kind: 'sweep' |
       testLimit,
       evalBatch,
       onNonFinite: nonFiniteOptions(opts),
+      kernels: ctx.kernels,
     };
     return queuedSweep(ctx, opts as Parameters<typeof queuedSweep>[1], planned);
   }

@@ -1,6 +1,6 @@
 // `gradsign worker --queue <url>`: trains queued runs, one line per run started and finished.
 import { availableParallelism } from 'node:os';
-import { selectBackend } from '@gradsign/backends';
+import { selectBackend, setWasmKernelBuild } from '@gradsign/backends';
 import { type ImageSplit, loadMnist, subset } from '@gradsign/datasets';
 import { getOptimizerEntry } from '@gradsign/optim-core';
 import {
@@ -40,6 +40,8 @@ function label(p: RunPayload): string {
 function cliHooks(opts: WorkerOptions, others: () => number): RunHooks {
   const backends = new Map<string, Promise<unknown>>();
   const modules: string[] = [];
+  // The wasm kernel build of the runs in progress: a run carries 'portable' when it was submitted so.
+  let kernels: 'auto' | 'portable' = 'auto';
   let mnist: ReturnType<typeof loadMnist> | undefined;
   return {
     async prepare(payload) {
@@ -75,6 +77,15 @@ function cliHooks(opts: WorkerOptions, others: () => number): RunHooks {
           throw new RunElsewhereError(`backend ${payload.backend} is not available on this worker`);
         }
       }
+      const wantedKernels = payload.kernels ?? 'auto';
+      if (wantedKernels !== kernels) {
+        if (others() > 0)
+          throw new RunElsewhereError(
+            `this worker is busy with the ${kernels} kernels; the run needs the ${wantedKernels} kernels`,
+          );
+        setWasmKernelBuild(wantedKernels);
+        kernels = wantedKernels;
+      }
     },
     async loadData(payload) {
       mnist ??= loadMnist(opts.dataDir ? { dir: opts.dataDir } : {});
@@ -90,6 +101,7 @@ function cliHooks(opts: WorkerOptions, others: () => number): RunHooks {
         workers: payload.workers,
         modules,
         onNonFinite: payload.onNonFinite,
+        kernels: payload.kernels ?? ('auto' as const),
       };
       return createTrainer(
         setup,
