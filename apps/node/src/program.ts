@@ -3,7 +3,9 @@ import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { addCompareCommand } from './commands/compare.js';
 import { addRunCommand } from './commands/run.js';
+import { addSpikyCommand } from './commands/spiky.js';
 import { addSweepCommand } from './commands/sweep.js';
+import { addThesisCommand } from './commands/thesis.js';
 import { addWorkerCommand } from './commands/worker.js';
 import type { Io } from './context.js';
 import { EXIT_OK, EXIT_USAGE } from './errors.js';
@@ -32,6 +34,8 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
   addSweepCommand(program, io, done);
   addCompareCommand(program, io, done);
   addWorkerCommand(program, io, done);
+  addThesisCommand(program, io, done);
+  addSpikyCommand(program, io, done);
   return program;
 }
 
