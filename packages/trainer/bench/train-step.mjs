@@ -171,6 +171,44 @@ function peakRss() {
   return { steps, mib: line.peakRssBytes / 2 ** 20 };
 }
 
+// The step with the FMA kernels (relaxed SIMD) and the portable ones, on this machine's Node (with Node 20's
+// --experimental-wasm-relaxed-simd) and on Node 24 (scripts/ensure-node24.sh installs it from the npm registry),
+// each in its own process (kernel-step.mjs), taking turns.
+function node24() {
+  const r = spawnSync('bash', [join(root, 'scripts/ensure-node24.sh')], { encoding: 'utf8' });
+  if (r.status === 0) return { bin: r.stdout.trim() };
+  return {
+    skipped: `Node 24 could not be installed: ${r.stderr.trim().split('\n').at(-1) || `exit ${r.status}`}`,
+  };
+}
+function kernelStep(bin, kernels) {
+  const major = Number(
+    spawnSync(bin, ['-p', 'process.versions.node.split(".")[0]'], { encoding: 'utf8' }).stdout,
+  );
+  const flags = major < 22 ? ['--experimental-wasm-relaxed-simd'] : [];
+  const script = fileURLToPath(new URL('./kernel-step.mjs', import.meta.url));
+  const args = [...flags, script, kernels, String(quick ? 2 : 60), String(quick ? 5 : 50)];
+  const r = spawnSync(bin, args, { encoding: 'utf8' });
+  if (r.status !== 0) return { error: r.stderr.trim().split('\n').at(-1) };
+  return JSON.parse(r.stdout.trim().split('\n').at(-1));
+}
+const n24 = node24();
+const nodes = [process.execPath, ...(n24.bin ? [n24.bin] : [])];
+const kernelRows = [];
+for (const bin of nodes)
+  for (const kernels of ['portable', 'auto']) kernelRows.push(kernelStep(bin, kernels));
+
+// The same step in headless Chromium on wasm, through the web app's training worker (apps/web/bench).
+const browserRun = spawnSync(
+  process.execPath,
+  [join(root, 'apps/web/bench/browser-step.mjs'), ...(quick ? ['--quick'] : [])],
+  { encoding: 'utf8' },
+);
+const browser =
+  browserRun.status === 0
+    ? JSON.parse(browserRun.stdout.trim().split('\n').at(-1))
+    : { skipped: `browser-step.mjs failed: ${browserRun.stderr.trim().split('\n').at(-1)}` };
+
 const rows = [];
 for (const plan of plans) rows.push(...(await ourSteps(plan)));
 const torchSteps = quick ? 10 : 40;
@@ -232,6 +270,23 @@ console.log(
       ? `; PyTorch (2 threads, batches of 1000) ${fmt(torch.gradsign2.evalImagesPerSecond, 0)} images/s.`
       : '.'),
 );
+console.log(
+  '\nwasm kernels, FMA (relaxed SIMD) vs portable, per Node (GradSign, 1 thread, each in its own process):\n',
+);
+console.log('| Node | kernels | ms/step |\n|---|---|---:|');
+for (const k of kernelRows)
+  console.log(k.error ? `| | | failed: ${k.error} |` : `| ${k.node} | ${k.kernels} | ${fmt(k.ms)} |`);
+if (n24.skipped) console.log(`| 24 | | skipped: ${n24.skipped} |`);
+if (browser.skipped) console.log(`| Chromium | | skipped: ${browser.skipped} |`);
+else {
+  const same = kernelRows.find((k) => k.node === process.versions.node && k.kernels === browser.kernels);
+  const ratio = same?.ms
+    ? ` (${fmt(browser.ms / same.ms, 2)}× Node ${same.node}'s ${same.kernels} step)`
+    : '';
+  console.log(
+    `| ${browser.browser}, web worker, ${browser.threads} thread${browser.threads === 1 ? '' : 's'} | ${browser.kernels} | ${fmt(browser.ms)}${ratio} |`,
+  );
+}
 if (rss)
   console.log(
     `\nPeak RSS of \`gradsign run --steps ${rss.steps} --backend wasm\` (blog-cnn, GradSign, including evaluation of 10,000 images): ${fmt(rss.mib, 0)} MiB.`,
