@@ -56,6 +56,8 @@ export interface BackendInfo {
   /** Backends tried before the chosen one, with the reason each was not used. */
   skipped: { backend: string; reason: string }[];
   crossOriginIsolated: boolean;
+  /** On wasm with SIMD, the build of the custom SIMD kernels: 'fma' (relaxed SIMD) or 'portable'. */
+  kernels?: 'fma' | 'portable';
 }
 
 export interface MemoryInfo {

@@ -4,10 +4,14 @@ import {
   type AdamStateFormats,
   AdamW,
   blockwise8,
+  boolean,
+  fusedAdamBlockwise8,
   nonNegativeInteger,
   type OptionChecks,
   registerOptimizerClass,
+  type SlotStorage,
 } from '@gradsign/optim-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { DYNAMIC_SIGNED, DYNAMIC_UNSIGNED } from './dynamic-map.js';
 
 /** bitsandbytes' 8-bit optimizers quantize in blocks of 256 elements. */
@@ -16,10 +20,15 @@ export const BLOCK_SIZE = 256;
 /** bitsandbytes' `min_8bit_size`: tensors with fewer elements keep float32 state. */
 export const MIN_QUANTIZED_SIZE = 4096;
 
-/** Options of `Adam8bit` and `AdamW8bit`: optim-core's Adam options plus `minQuantizedSize`. */
+/** Options of `Adam8bit` and `AdamW8bit`: optim-core's Adam options plus `minQuantizedSize` and `fused`. */
 export interface Adam8bitConfig extends AdamConfig {
   /** Tensors with fewer elements keep float32 moments (default 4096, bitsandbytes' `min_8bit_size`). */
   minQuantizedSize?: number;
+  /**
+   * Use optim-core's fused block-wise 8-bit Adam kernel where the backend has it (cpu, wasm; default true). It is
+   * bit-identical to the op-composed rule, which every other backend (and `fused: false`) takes.
+   */
+  fused?: boolean;
 }
 
 /**
@@ -44,18 +53,21 @@ type EightBitAdamClass<Base extends Adam> = Omit<typeof Adam, 'prototype' | 'def
 
 /**
  * The one body of `Adam8bit` and `AdamW8bit`: `base`'s rule, unchanged, with both moments in the formats of
- * `adam8bitFormats` and one more option, `minQuantizedSize`. optim-core's Adam takes its options, defaults and
- * formats from the class's statics, so declaring them is all it takes.
+ * `adam8bitFormats`, two more options (`minQuantizedSize`, `fused`) and the fused step where the backend has it.
+ * optim-core's Adam takes its options, defaults and formats from the class's statics, so declaring them is all it
+ * takes.
  */
 function eightBit<Base extends Adam>(base: typeof Adam): EightBitAdamClass<Base> {
   return class extends base {
     static override readonly defaults: Readonly<Required<Adam8bitConfig>> = Object.freeze({
       ...base.defaults,
       minQuantizedSize: MIN_QUANTIZED_SIZE,
+      fused: true,
     });
     static override readonly options: OptionChecks<Adam8bitConfig> = Object.freeze({
       ...base.options,
       minQuantizedSize: nonNegativeInteger,
+      fused: boolean,
     });
     static override stateFormats(config: Required<Adam8bitConfig>): AdamStateFormats {
       return adam8bitFormats(config.minQuantizedSize);
@@ -64,6 +76,18 @@ function eightBit<Base extends Adam>(base: typeof Adam): EightBitAdamClass<Base>
     /** Tensors with fewer elements keep float32 moments. */
     get minQuantizedSize(): number {
       return (this.config as Required<Adam8bitConfig>).minQuantizedSize;
+    }
+
+    protected override fusedUpdate(
+      param: tf.Variable,
+      grad: tf.Tensor,
+      slots: ReadonlyMap<string, SlotStorage>,
+      step: number,
+    ): boolean {
+      const config = this.config as Required<Adam8bitConfig>;
+      if (!config.fused) return false;
+      const hyper = { ...config, learningRate: this.learningRate, decoupledWeightDecay: this.decoupled };
+      return fusedAdamBlockwise8(param, grad, slots.get('m'), slots.get('v'), step, hyper);
     }
   } as unknown as EightBitAdamClass<Base>;
 }

@@ -170,6 +170,7 @@ describe('Adam8bit', () => {
       'epsilon',
       'weightDecay',
       'minQuantizedSize',
+      'fused',
     ]);
     const opt = createOptimizer('adam8bit', { learningRate: 0.002, minQuantizedSize: 100 });
     expect(opt).toBeInstanceOf(Adam8bit);
@@ -180,6 +181,7 @@ describe('Adam8bit', () => {
       epsilon: 1e-8,
       weightDecay: 0,
       minQuantizedSize: 100,
+      fused: true,
     });
     const copy = tf.serialization.SerializationMap.getMap().classNameMap['gradsign.Adam8bit']!;
     const restored = copy[1](copy[0], opt.getConfig()) as Adam8bit;
@@ -196,6 +198,7 @@ describe('Adam8bit', () => {
       epsilon: 1e-8,
       weightDecay: 0.01,
       minQuantizedSize: 100,
+      fused: true,
     });
     const [cls, fromConfig] = tf.serialization.SerializationMap.getMap().classNameMap.AdamW8bit!;
     const back = fromConfig(cls, w.getConfig()) as AdamW8bit;

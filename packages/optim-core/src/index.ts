@@ -8,6 +8,21 @@ export {
 } from './apply-if-finite.js';
 export { fail, OptimizerError, type OptimizerErrorCode } from './errors.js';
 export {
+  ADAM_BLOCKWISE8_KERNEL,
+  adamBlockwise8Step,
+  clearPadding,
+  fusedAdamBlockwise8,
+} from './kernels/adam-blockwise8.js';
+export {
+  type ArrayKernelBody,
+  bytesOf,
+  hasKernel,
+  type OutputSpec,
+  registerArrayKernel,
+  runArrayKernel,
+} from './kernels/array-kernel.js';
+export { type Blockwise8Codec, blockwise8Codec, planarPositions } from './kernels/blockwise8-codec.js';
+export {
   Adam,
   type AdamConfig,
   type AdamHyperparameters,
@@ -56,6 +71,8 @@ export {
   linearCode,
   lookupCode,
   quantizeBlockwise,
+  type ScalarCodeForm,
+  scalarFormOf,
 } from './state/blockwise8.js';
 export { float32 } from './state/float32.js';
 export {

@@ -25,6 +25,22 @@ const int = (value: number) => tf.scalar(value, 'int32');
 const f = Math.fround;
 
 /**
+ * What a code made by {@link linearCode} or {@link lookupCode} computes, element by element, for fused kernels that
+ * encode and decode in JavaScript with the same float32 arithmetic. Codes of other makers have none, and
+ * optimizers take the op-composed path for them.
+ */
+export type ScalarCodeForm =
+  | { readonly kind: 'linear'; readonly levels: number }
+  | { readonly kind: 'lookup'; readonly values: Float32Array; readonly midpoints: Float32Array };
+
+const scalarForms = new WeakMap<BlockwiseCode, ScalarCodeForm>();
+
+/** The element-by-element form of `code`, or undefined when it was not made by `linearCode` or `lookupCode`. */
+export function scalarFormOf(code: BlockwiseCode): ScalarCodeForm | undefined {
+  return scalarForms.get(code);
+}
+
+/**
  * The linear symmetric code: q = floor(levels · x + 0.5) in [-levels, levels], decoded as q / levels. Rounding is
  * floor(· + 0.5) rather than `tf.round`, whose ties differ between backends' kernels; every step is one float32
  * operation, so codes are the same on every backend.
@@ -32,14 +48,16 @@ const f = Math.fround;
 export function linearCode(levels = 127): BlockwiseCode & { readonly levels: number } {
   if (!Number.isSafeInteger(levels) || levels < 1 || levels > 127)
     fail('invalid-config', `linearCode: levels must be an integer in [1, 127], got ${levels}`);
-  return {
+  const code = {
     name: `linear${levels}`,
     levels,
     min: -levels,
     max: levels,
-    encode: (x) => tf.cast(tf.floor(tf.add(tf.mul(x, levels), 0.5)), 'int32') as tf.Tensor1D,
-    decode: (codes) => tf.div(tf.cast(codes, 'float32'), levels) as tf.Tensor1D,
+    encode: (x: tf.Tensor1D) => tf.cast(tf.floor(tf.add(tf.mul(x, levels), 0.5)), 'int32') as tf.Tensor1D,
+    decode: (codes: tf.Tensor1D) => tf.div(tf.cast(codes, 'float32'), levels) as tf.Tensor1D,
   };
+  scalarForms.set(code, { kind: 'linear', levels });
+  return code;
 }
 
 /** A code given by a table of values: code k decodes to `values[k]`, x encodes to the nearest value. */
@@ -78,7 +96,7 @@ export function lookupCode(name: string, values: ArrayLike<number>): LookupCode 
   const midpoints = Float32Array.from({ length: sorted.length - 1 }, (_, k) =>
     f(f(sorted[k]! + sorted[k + 1]!) * 0.5),
   );
-  return {
+  const code: LookupCode = {
     name,
     values: sorted,
     midpoints,
@@ -87,6 +105,8 @@ export function lookupCode(name: string, values: ArrayLike<number>): LookupCode 
     encode: (x) => tf.lowerBound(tf.tensor1d(midpoints, 'float32'), x) as tf.Tensor1D,
     decode: (codes) => lookup(tf.tensor1d(sorted, 'float32'), codes),
   };
+  scalarForms.set(code, { kind: 'lookup', values: sorted, midpoints });
+  return code;
 }
 
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -177,6 +197,16 @@ export class Blockwise8Storage implements SlotStorage {
 
   get size(): number {
     return sizeOf(this.shape);
+  }
+
+  /** The code of the stored bytes. */
+  get code(): BlockwiseCode {
+    return this.layout.code;
+  }
+
+  /** Elements per absmax block. */
+  get blockSize(): number {
+    return this.layout.blockSize;
   }
 
   /** The codes, int32 in [code.min, code.max], one per element (flat). The caller owns them. */

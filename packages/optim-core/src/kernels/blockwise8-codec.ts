@@ -1,0 +1,109 @@
+import { type BlockwiseCode, scalarFormOf } from '../state/blockwise8.js';
+
+const f = Math.fround;
+
+/**
+ * A block-wise 8-bit code element by element, on the bytes as `Blockwise8Storage` packs them (the code minus 128
+ * for unsigned codes, as a two's-complement byte), with the float32 arithmetic of the code's tfjs ops, so a fused
+ * kernel encodes and decodes bit-identically to them.
+ */
+export interface Blockwise8Codec {
+  /** The normalised value (before the block's absmax) of every stored byte 0 … 255; 0 for bytes out of range. */
+  readonly decode: Float32Array;
+  /** A normalised value (x / absmax) → its stored byte. */
+  encode(x: number): number;
+}
+
+const codecs = new WeakMap<BlockwiseCode, Blockwise8Codec | null>();
+
+/** The codec of `code`, or null when it is not one of `linearCode`'s or `lookupCode`'s (then fuse nothing). */
+export function blockwise8Codec(code: BlockwiseCode): Blockwise8Codec | null {
+  let codec = codecs.get(code);
+  if (codec === undefined) {
+    codec = makeCodec(code);
+    codecs.set(code, codec);
+  }
+  return codec;
+}
+
+function makeCodec(code: BlockwiseCode): Blockwise8Codec | null {
+  const form = scalarFormOf(code);
+  if (form === undefined) return null;
+  const offset = code.min >= 0 ? 128 : 0;
+  const decodedValue =
+    form.kind === 'linear' ? (k: number) => f(k / form.levels) : (k: number) => form.values[k]!;
+  const decode = new Float32Array(256);
+  for (let byte = 0; byte < 256; byte++) {
+    const k = ((byte << 24) >> 24) + offset;
+    decode[byte] = k >= code.min && k <= code.max ? decodedValue(k) : 0;
+  }
+  if (form.kind === 'linear') {
+    const levels = form.levels;
+    // tfjs: cast(floor(x · levels + 0.5)), each a float32 operation
+    return { decode, encode: (x) => Math.floor(f(f(x * levels) + 0.5)) & 255 };
+  }
+  return { decode, encode: lookupEncoder(form.midpoints, offset) };
+}
+
+/**
+ * `tf.lowerBound(midpoints, x)` (the number of midpoints below x) as a stored byte. The search is the cpu kernel's
+ * binary search, narrowed first by the top 16 bits of x's float32 pattern: the floats sharing them form an interval,
+ * whose ends bound the answer, so the result is the same for every x that is not NaN.
+ */
+function lookupEncoder(midpoints: Float32Array, offset: number): (x: number) => number {
+  const n = midpoints.length;
+  const lo = new Uint16Array(65536);
+  const hi = new Uint16Array(65536);
+  const bits = new Uint32Array(1);
+  const float = new Float32Array(bits.buffer);
+  const lowerBound = (x: number, left: number, right: number) => {
+    while (left < right) {
+      const mid = (left + right) >> 1;
+      if (midpoints[mid]! < x) left = mid + 1;
+      else right = mid;
+    }
+    return right;
+  };
+  const valueOfBits = (b: number) => {
+    bits[0] = b;
+    return float[0]!;
+  };
+  for (let key = 0; key < 65536; key++) {
+    const a = valueOfBits(key * 65536);
+    const b = valueOfBits(key * 65536 + 65535);
+    if (Number.isNaN(a) || Number.isNaN(b)) {
+      lo[key] = 0; // NaN patterns: the plain search over everything, as the cpu kernel does
+      hi[key] = n;
+    } else {
+      lo[key] = lowerBound(Math.min(a, b), 0, n);
+      hi[key] = lowerBound(Math.max(a, b), 0, n);
+    }
+  }
+  return (x) => {
+    float[0] = x;
+    const key = bits[0]! >>> 16;
+    return (lowerBound(x, lo[key]!, hi[key]!) - offset) & 255;
+  };
+}
+
+/**
+ * Byte positions of elements `start` … `start + count − 1` in words packed `lanes` to a word, planar (element i in
+ * lane floor(i / words) of word i mod words), written to `out`.
+ */
+export function planarPositions(
+  start: number,
+  count: number,
+  words: number,
+  lanes: number,
+  out: Int32Array,
+): void {
+  let lane = Math.floor(start / words);
+  let word = start - lane * words;
+  for (let k = 0; k < count; k++) {
+    out[k] = lanes * word + lane;
+    if (++word === words) {
+      word = 0;
+      lane++;
+    }
+  }
+}
