@@ -94,6 +94,7 @@ function backendInfo(requested: BackendChoice, s: BackendSelection): BackendInfo
       .filter((a) => !a.ok)
       .map((a) => ({ backend: a.backend, reason: a.reason ?? 'failed' })),
     crossOriginIsolated: globalThis.crossOriginIsolated === true,
+    ...(s.kernels ? { kernels: s.kernels } : {}),
   };
 }
 
