@@ -2,15 +2,20 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   displayName,
+  flatRange,
+  formatFlatTable,
   formatGridTable,
+  formatPairedTable,
   formatResultsTable,
   type OptimizerSummary,
+  pairedDifferences,
   type StepRecord,
   summarize,
   type TrainResult,
 } from '@gradsign/trainer';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
+import { flatRangeJson, hasCurves, LR_CURVES_FILE, lrCurvesSvg, pairedJson } from './sweep-curves.js';
 
 /** A finished (or stopped) run with every step record this process saw. */
 export interface RunOutput {
@@ -154,8 +159,9 @@ export async function lossChartSvg(
 const CSV_HEADER = 'optimizer,lr,seed,step,loss,ms_per_step,epoch';
 
 /**
- * Writes `steps.csv` and `steps.json` (every step of every run), `results.json` (the run lines and the
- * summary) and SVG loss plots: `loss-<optimizer>.svg` per optimizer and `loss.svg` with all of them.
+ * Writes `steps.csv` and `steps.json` (every step of every run), `results.json` (the run lines, the summary and
+ * the paired differences), SVG loss plots (`loss-<optimizer>.svg` per optimizer and `loss.svg` with all of them)
+ * and, when some optimizer ran more than one learning rate, `lr-curves.svg`.
  */
 export async function writeOutputs(
   dir: string,
@@ -190,6 +196,7 @@ export async function writeOutputs(
   await write('steps.csv', `${csv.join('\n')}\n`);
   await write('steps.json', `${JSON.stringify(stepsJson)}\n`);
   const summaries: OptimizerSummary[] = summarize(runs.map((r) => r.result));
+  const paired = pairedDifferences(summaries);
   await write(
     'results.json',
     `${JSON.stringify(
@@ -198,6 +205,9 @@ export async function writeOutputs(
         summary: summaries.map(summaryJson),
         table: summaries.length > 0 ? formatResultsTable(summaries) : null,
         grid: summaries.length > 0 ? formatGridTable(summaries) : null,
+        paired: paired.map(pairedJson),
+        pairedTable: paired.length > 0 ? formatPairedTable(paired) : null,
+        flatTable: hasCurves(summaries) ? formatFlatTable(summaries) : null,
         wallSeconds: round(wallSeconds, 3),
       },
       null,
@@ -225,6 +235,11 @@ export async function writeOutputs(
     });
     await write('loss.svg', svg);
   }
+  if (hasCurves(summaries)) {
+    const c = (runs.find((r) => !r.result.diverged) ?? runs[0]!).result;
+    const protocol = `${c.config.model}, ${c.config.steps} steps × ${c.config.batchSize}, ${c.testCount} test images`;
+    await write(LR_CURVES_FILE, await lrCurvesSvg(summaries, protocol));
+  }
   return written;
 }
 
@@ -242,11 +257,16 @@ export function summaryJson(s: OptimizerSummary) {
     diverged: s.best.diverged,
     msPerStep: round(s.best.msPerStep, 2),
     stateBytes: s.best.stateBytes,
+    /** The rates within 0.5 pp of the best mean: `{ low, high, factor, learningRates, tolerancePp }`. */
+    flatRange: flatRangeJson(flatRange(s)),
     grid: s.grid.map((g) => ({
       lr: g.learningRate,
       accuracyMean: Number.isFinite(g.mean) ? g.mean : null,
       accuracySd: Number.isFinite(g.sd) ? g.sd : null,
       accuracies: g.accuracies,
+      /** Seeds in the mean, and runs that diverged (listed in `diverged`). */
+      n: g.accuracies.length,
+      divergedRuns: g.diverged.length,
       diverged: g.diverged,
       testLoss: Number.isFinite(g.meanLoss) ? g.meanLoss : null,
     })),

@@ -1,10 +1,18 @@
 // The end of a sweep or compare, local or queued: the summaries (tables or JSON lines), the --out files, the exit
 // code.
-import { formatGridTable, formatResultsTable, summarize } from '@gradsign/trainer';
+import {
+  formatFlatTable,
+  formatGridTable,
+  formatPairedTable,
+  formatResultsTable,
+  pairedDifferences,
+  summarize,
+} from '@gradsign/trainer';
 import { anyDiverged } from './divergence.js';
 import { EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK } from './errors.js';
 import { type RunOutput, summaryJson, writeOutputs } from './output.js';
 import { formatDuration } from './progress.js';
+import { hasCurves, pairedJson } from './sweep-curves.js';
 
 /** What the reports need of the command's context (`Context`). */
 export interface Reporter {
@@ -39,8 +47,10 @@ export async function reportSweep(
   const finished = outputs.filter((o) => !o.result.stopped);
   const summaries = summarize(finished.map((o) => o.result));
   const diverged = finished.filter((o) => o.result.diverged);
+  const paired = pairedDifferences(summaries);
   if (opts.json) {
     for (const s of summaries) ctx.emit(summaryJson(s));
+    for (const p of paired) ctx.emit(pairedJson(p));
     ctx.emit({
       type: 'done',
       kind,
@@ -59,6 +69,18 @@ export async function reportSweep(
     }
     ctx.print(formatResultsTable(summaries));
     ctx.print('');
+    if (hasCurves(summaries)) {
+      ctx.print(formatFlatTable(summaries));
+      ctx.print('');
+    }
+    if (paired.length > 0) {
+      ctx.print(formatPairedTable(paired));
+      ctx.print(
+        'Paired by seed (same initialisation and data order), each optimizer at its best rate: a − b in ' +
+          'percentage points, 95 % Student-t interval on the per-seed differences; resolved: it excludes 0.',
+      );
+      ctx.print('');
+    }
     ctx.print(
       `${finished.length} run${finished.length === 1 ? '' : 's'} of ${opts.steps} × ${opts.batch} (${opts.model}, ` +
         `${backend}, ${shown.result.testCount} test images); wall time ${formatDuration(wallSeconds)}` +

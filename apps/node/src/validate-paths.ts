@@ -71,7 +71,7 @@ async function probeWritable(dir: string, prefix: string): Promise<string | unde
 }
 
 /** Names `writeOutputs` writes into an `--out` directory; an existing directory by one of these names blocks it. */
-const OUTPUT_FILE = /^(?:steps\.(?:csv|json)|results\.json|loss(?:-.+)?\.svg)$/;
+const OUTPUT_FILE = /^(?:steps\.(?:csv|json)|results\.json|loss(?:-.+)?\.svg|lr-curves\.svg)$/;
 
 /**
  * `--out <dir>`: an existing directory, or one that can be created (its nearest existing ancestor is a writable
