@@ -96,6 +96,8 @@ export {
   type PairedDifference,
   pairedDifference,
   pairedDifferences,
+  pairedHeader,
+  pairedRow,
   tInterval,
 } from './sweep-stats.js';
 export { Trainer, type TrainerOptions } from './trainer.js';

@@ -126,26 +126,33 @@ export function pairedDifferences(
 const pp = (v: number, sign = false) =>
   Number.isFinite(v) ? `${sign && v > 0 ? '+' : ''}${(v * 100).toFixed(2)}` : '–';
 
+/** The header of {@link formatPairedTable} for intervals at `confidence`. */
+export function pairedHeader(confidence = 0.95): string[] {
+  return [
+    'Pair (a − b)',
+    'LRs',
+    'Difference',
+    `${Math.round(confidence * 100)} % CI (paired t)`,
+    'n',
+    'Resolved',
+  ];
+}
+
+/** One row of {@link formatPairedTable}: the pair, its rates, the difference and interval in pp, n, resolved. */
+export function pairedRow(p: PairedDifference): string[] {
+  return [
+    `${displayName(p.a)} − ${displayName(p.b)}`,
+    `${p.lrA} vs ${p.lrB}`,
+    Number.isFinite(p.mean) ? `${pp(p.mean, true)} pp` : '–',
+    p.n >= 2 ? `[${pp(p.low, true)}, ${pp(p.high, true)}] pp` : 'needs 2 seeds',
+    String(p.n),
+    p.n < 2 ? '–' : p.resolved ? 'yes' : 'no',
+  ];
+}
+
 /** The paired differences as a table: percentage points, the t interval, n and whether it is resolved. */
 export function formatPairedTable(pairs: readonly PairedDifference[]): string {
-  return markdownTable(
-    [
-      'Pair (a − b)',
-      'LRs',
-      'Difference',
-      `${Math.round((pairs[0]?.confidence ?? 0.95) * 100)} % CI (paired t)`,
-      'n',
-      'Resolved',
-    ],
-    pairs.map((p) => [
-      `${displayName(p.a)} − ${displayName(p.b)}`,
-      `${p.lrA} vs ${p.lrB}`,
-      Number.isFinite(p.mean) ? `${pp(p.mean, true)} pp` : '–',
-      p.n >= 2 ? `[${pp(p.low, true)}, ${pp(p.high, true)}] pp` : 'needs 2 seeds',
-      String(p.n),
-      p.n < 2 ? '–' : p.resolved ? 'yes' : 'no',
-    ]),
-  );
+  return markdownTable(pairedHeader(pairs[0]?.confidence), pairs.map(pairedRow));
 }
 
 /** Per optimizer: the best rate, its accuracy, and the rates within 0.5 pp of it (how hard it is to tune). */
