@@ -115,7 +115,8 @@ export function unpackBf16(words: tf.Tensor, n: number, lanes: Bf16Lanes): tf.Te
   });
 }
 
-class Bf16Storage implements SlotStorage {
+/** The storage of a bf16 slot: `words`, patterns packed `lanes` to an int32 word. Fused kernels update `words`. */
+export class Bf16Storage implements SlotStorage {
   readonly words: tf.Variable;
 
   constructor(

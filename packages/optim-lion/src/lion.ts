@@ -1,4 +1,5 @@
 import {
+  boolean,
   checkConfig,
   float32,
   nonNegativeFinite,
@@ -9,6 +10,7 @@ import {
   registerOptimizerClass,
   type SlotFormat,
   type SlotSpec,
+  type SlotStorage,
   StatefulOptimizer,
   type UpdateInput,
   type UpdateResult,
@@ -17,6 +19,7 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import { bf16 } from './bf16.js';
 import { int8Blockwise } from './int8-blockwise.js';
+import { fusedLion } from './lion-fused.js';
 
 /** The values {@link lionRule} applies in one step; every field is required (no defaults at this level). */
 export interface LionHyperparameters {
@@ -54,6 +57,12 @@ export interface LionConfig {
   stateFormat?: LionStateFormat;
   /** With 'int8-blockwise' or 'bf16', tensors with fewer elements keep float32 momentum (default 4096). */
   minQuantizedSize?: number;
+  /**
+   * Use the fused step where the backend has it (cpu, wasm) for 'int8-blockwise' and 'bf16' momentum (default
+   * true). It is bit-identical to the op-composed rule, which float32 momentum, other backends and `fused: false`
+   * take.
+   */
+  fused?: boolean;
 }
 
 /** The slot format for a `stateFormat` choice. */
@@ -74,6 +83,7 @@ export class Lion extends StatefulOptimizer {
     weightDecay: 0,
     stateFormat: 'int8-blockwise',
     minQuantizedSize: 4096,
+    fused: true,
   });
   /** The options it accepts, with their checks. */
   static readonly options: OptionChecks<LionConfig> = Object.freeze({
@@ -83,6 +93,7 @@ export class Lion extends StatefulOptimizer {
     weightDecay: nonNegativeFinite,
     stateFormat: oneOf('float32', 'bf16', 'int8-blockwise'),
     minQuantizedSize: nonNegativeInteger,
+    fused: boolean,
   });
   readonly config: Required<LionConfig>;
   private readonly slots: readonly SlotSpec[];
@@ -108,6 +119,15 @@ export class Lion extends StatefulOptimizer {
   protected update({ param, grad, state }: UpdateInput): UpdateResult {
     const next = lionRule(param, grad, state.m!, { ...this.config, learningRate: this.learningRate });
     return { param: next.param, state: { m: next.m } };
+  }
+
+  protected override fusedUpdate(
+    param: tf.Variable,
+    grad: tf.Tensor,
+    slots: ReadonlyMap<string, SlotStorage>,
+  ): boolean {
+    if (!this.config.fused) return false;
+    return fusedLion(param, grad, slots.get('m'), { ...this.config, learningRate: this.learningRate });
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -228,6 +228,7 @@ describe('Lion', () => {
       weightDecay: 0,
       stateFormat: 'int8-blockwise',
       minQuantizedSize: 4096,
+      fused: true,
     });
     const [cls, fromConfig] = tf.serialization.SerializationMap.getMap().classNameMap.Lion!;
     const restored = fromConfig(cls, { ...opt.getConfig(), stateFormat: 'float32' }) as Lion;
