@@ -79,6 +79,20 @@ view.buttons.compare.addEventListener('click', () => {
   start(specs);
 });
 
+view.buttons.sweep.addEventListener('click', () => {
+  const base = readSpec();
+  const grid = base && form.readSweep();
+  if (!base || !grid) return;
+  const specs: RunSpec[] = [];
+  for (const optimizer of grid.optimizers) {
+    for (const learningRate of grid.learningRates) {
+      for (let k = 0; k < form.seeds; k++)
+        specs.push({ ...base, optimizer, learningRate, seed: base.seed + k });
+    }
+  }
+  start(specs);
+});
+
 view.buttons.stop.addEventListener('click', () => {
   view.buttons.stop.disabled = true;
   view.setStatus('stopping', 'The run stops after the current step.');

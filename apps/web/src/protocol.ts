@@ -79,6 +79,24 @@ export interface ResultsTable {
     accuracy: string;
     seeds: number[];
     bytesPerParam: number;
+    /** The rates within 0.5 pp of the best mean ('1e-3..1e-2 (10×)'), and how many rates ran. */
+    flatRange: string;
+    rates: number;
+  }[];
+  /** Per optimizer, accuracy (0…1) against learning rate: mean and sd over seeds (null when none). */
+  curves: {
+    optimizer: string;
+    points: { learningRate: number; mean: number | null; sd: number | null; n: number; diverged: number }[];
+  }[];
+  /** Every pair of optimizers at its best rate, paired by seed, formatted for the table under `pairedHeader`. */
+  pairedHeader: string[];
+  paired: {
+    pair: string;
+    learningRates: string;
+    difference: string;
+    interval: string;
+    n: number;
+    resolved: string;
   }[];
 }
 

@@ -5,26 +5,17 @@ import { type ImageSplit, loadMnist, type Mnist, makeBatch, subset } from '@grad
 import { exactLanesForBackend, listOptimizers } from '@gradsign/optim-core';
 import {
   displayName,
-  formatAccuracy,
   listModels,
   PUBLISHED_LEARNING_RATES,
   runTrainer,
   type StepRecord,
-  summarize,
   Trainer,
   type TrainResult,
 } from '@gradsign/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 import './optimizers';
-import type {
-  BackendChoice,
-  BackendInfo,
-  EvalSpec,
-  FromWorker,
-  ResultsTable,
-  RunSpec,
-  ToWorker,
-} from './protocol';
+import type { BackendChoice, BackendInfo, EvalSpec, FromWorker, RunSpec, ToWorker } from './protocol';
+import { resultsTables } from './results';
 import { wasmPaths } from './wasm-paths';
 
 const post = (message: FromWorker, transfer: Transferable[] = []) => self.postMessage(message, { transfer });
@@ -53,29 +44,6 @@ let finished: Trainer | undefined;
 let controller: AbortController | undefined;
 let driving = false;
 const results: TrainResult[] = [];
-
-/** Finished runs grouped by protocol, newest protocol first, each summarised as in the write-up. */
-function resultsTables(): ResultsTable[] {
-  const groups = new Map<string, TrainResult[]>();
-  for (const r of results) {
-    const c = r.config;
-    const key = `${c.model}, ${c.steps} steps × ${c.batchSize}, ${r.backend}, accuracy on ${r.testCount.toLocaleString('en-US')} test images`;
-    const earlier = groups.get(key) ?? [];
-    groups.delete(key); // re-inserted last: the most recent protocol comes first
-    groups.set(key, [...earlier, r]);
-  }
-  return [...groups].reverse().map(([protocol, runs]) => ({
-    protocol,
-    rows: summarize(runs).map((s) => ({
-      optimizer: displayName(s.optimizer),
-      bestLearningRate: s.best.learningRate,
-      // 'diverged at step 2' for a diverged run: never an accuracy.
-      accuracy: formatAccuracy(s.best),
-      seeds: [...s.best.seeds, ...s.best.diverged.map((d) => d.seed)],
-      bytesPerParam: s.best.stateBytes / runs[0]!.params,
-    })),
-  }));
-}
 
 function backendInfo(requested: BackendChoice, s: BackendSelection): BackendInfo {
   const c = s.capabilities;
@@ -204,7 +172,7 @@ async function drive(): Promise<void> {
         });
         post({ type: 'run-done', runId: run.runId, result });
         results.push(result);
-        post({ type: 'results', tables: resultsTables() });
+        post({ type: 'results', tables: resultsTables(results) });
         // Its weights are not finite: predictions keep using the last good model.
         run.trainer.dispose();
         active = undefined;
@@ -220,7 +188,7 @@ async function drive(): Promise<void> {
       });
       post({ type: 'run-done', runId: run.runId, result });
       results.push(result);
-      post({ type: 'results', tables: resultsTables() });
+      post({ type: 'results', tables: resultsTables(results) });
       finished?.dispose();
       finished = run.trainer;
       active = undefined;

@@ -6,7 +6,7 @@ import type { PageRun } from './state';
  * Okabe–Ito hues (told apart with colour-blindness), darkened where needed so that every line has at least 3:1
  * contrast against the white chart background.
  */
-const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#B4579A', '#8A6D00', '#5B3C88', '#000000'];
+export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#B4579A', '#8A6D00', '#5B3C88', '#000000'];
 /** Runs of the same optimizer share its colour and differ in dashes. */
 const DASHES = [undefined, [6, 3], [2, 3], [8, 3, 2, 3]];
 

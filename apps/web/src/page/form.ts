@@ -8,6 +8,17 @@ function integer(input: HTMLInputElement): number {
   return Number.parseInt(input.value, 10);
 }
 
+/** At most this many learning rates, and runs in all, per sweep: it runs in this tab. */
+export const MAX_SWEEP_RATES = 12;
+export const MAX_SWEEP_RUNS = 200;
+
+/** 'a, b,c' → ['a', 'b', 'c']. */
+const splitList = (text: string) =>
+  text
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+
 function fillSelect(select: HTMLSelectElement, items: { value: string; text: string }[]): void {
   const previous = select.value;
   select.replaceChildren(...items.map((i) => new Option(i.text, i.value)));
@@ -29,6 +40,8 @@ export class ExperimentForm {
     evalImages: $<HTMLInputElement>('eval-images'),
     seeds: $<HTMLInputElement>('seeds'),
   };
+  private readonly sweepOptimizers = $<HTMLInputElement>('sweep-optimizers');
+  private readonly sweepLrs = $<HTMLInputElement>('sweep-lrs');
 
   constructor(private readonly state: PageState) {
     this.optimizer.addEventListener('change', () => {
@@ -70,6 +83,9 @@ export class ExperimentForm {
   /** Validates the form with the browser's own messages; returns the run settings or undefined. */
   readSpec(): RunSpec | undefined {
     const inputs = this.inputs;
+    // The sweep's fields are checked by readSweep; an earlier complaint must not block this form.
+    this.sweepOptimizers.setCustomValidity('');
+    this.sweepLrs.setCustomValidity('');
     for (const input of Object.values(inputs)) {
       input.setCustomValidity('');
       if (
@@ -93,7 +109,46 @@ export class ExperimentForm {
     };
   }
 
-  /** Seeds per optimizer in Compare. */
+  /**
+   * The sweep's optimizers and learning rates, checked (known optimizers, positive rates, no repeats, at most
+   * MAX_SWEEP_RATES rates and MAX_SWEEP_RUNS runs with the seeds); undefined when not valid, with the browser's
+   * message on the field at fault.
+   */
+  readSweep(): { optimizers: string[]; learningRates: number[] } | undefined {
+    const { sweepOptimizers, sweepLrs } = this;
+    sweepOptimizers.setCustomValidity('');
+    sweepLrs.setCustomValidity('');
+    const optimizers = splitList(sweepOptimizers.value).map((o) => o.toLowerCase());
+    const known = this.state.optimizers.map((o) => o.name);
+    const unknown = optimizers.find((o) => !known.includes(o));
+    if (optimizers.length === 0) sweepOptimizers.setCustomValidity('Enter optimizers, e.g. gradsign, adam.');
+    else if (unknown)
+      sweepOptimizers.setCustomValidity(
+        `'${unknown}' is not an optimizer here; choose from ${known.join(', ')}.`,
+      );
+    else if (new Set(optimizers).size < optimizers.length)
+      sweepOptimizers.setCustomValidity('Name each optimizer once.');
+    const texts = splitList(sweepLrs.value);
+    const bad = texts.find((t) => !(Number(t) > 0 && Number.isFinite(Number(t))));
+    const learningRates = texts.map(Number).sort((a, b) => a - b);
+    if (texts.length === 0) sweepLrs.setCustomValidity('Enter learning rates, e.g. 0.001, 0.01.');
+    else if (bad !== undefined) sweepLrs.setCustomValidity(`'${bad}' is not a learning rate above 0.`);
+    else if (new Set(learningRates).size < learningRates.length)
+      sweepLrs.setCustomValidity('Give each learning rate once.');
+    else if (learningRates.length > MAX_SWEEP_RATES)
+      sweepLrs.setCustomValidity(
+        `At most ${MAX_SWEEP_RATES} learning rates (${learningRates.length} given).`,
+      );
+    else if (optimizers.length * learningRates.length * this.seeds > MAX_SWEEP_RUNS)
+      sweepLrs.setCustomValidity(
+        `That is ${optimizers.length * learningRates.length * this.seeds} runs; at most ${MAX_SWEEP_RUNS} ` +
+          '(fewer rates, optimizers or seeds).',
+      );
+    if (!sweepOptimizers.reportValidity() || !sweepLrs.reportValidity()) return undefined;
+    return { optimizers, learningRates };
+  }
+
+  /** Seeds per optimizer (and rate) in Compare and Sweep. */
   get seeds(): number {
     return integer(this.inputs.seeds);
   }

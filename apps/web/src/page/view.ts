@@ -2,6 +2,7 @@
 import { describeMemory } from '../memory';
 import type { BackendInfo, ResultsTable } from '../protocol';
 import { makeTable } from '../ui/table';
+import { hasCurves, lrCurvesChart } from './lr-curves';
 import type { PageState, Phase } from './state';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -29,6 +30,7 @@ export class PageView {
     stop: $<HTMLButtonElement>('stop'),
     resume: $<HTMLButtonElement>('resume'),
     compare: $<HTMLButtonElement>('compare'),
+    sweep: $<HTMLButtonElement>('sweep'),
     sample: $<HTMLButtonElement>('sample-digit'),
   };
   private readonly status = $('status');
@@ -44,6 +46,7 @@ export class PageView {
     stateNote: $('state-note'),
   };
   private readoutPending = false;
+  private curveCharts: { destroy(): void }[] = [];
 
   constructor(
     private readonly state: PageState,
@@ -71,6 +74,7 @@ export class PageView {
     const ready = phase === 'ready' || phase === 'stopped';
     this.buttons.start.disabled = !ready;
     this.buttons.compare.disabled = !ready;
+    this.buttons.sweep.disabled = !ready;
     this.buttons.stop.disabled = phase !== 'running';
     this.buttons.resume.disabled = phase !== 'stopped';
     this.backendSelect.disabled = phase === 'running';
@@ -123,23 +127,58 @@ export class PageView {
     }
   }
 
-  /** The results tables in the write-up's form (optimizer, best learning rate, accuracy mean ± sd), per protocol. */
+  /**
+   * The results tables in the write-up's form (optimizer, best learning rate, accuracy mean ± sd), per protocol;
+   * where several rates ran, the learning-rate curves and the flat range; where several optimizers ran on the same
+   * seeds, their paired differences.
+   */
   renderResults(tables: ResultsTable[]): void {
-    $('results').replaceChildren(
-      ...tables.map(({ protocol, rows }) =>
-        makeTable(
-          protocol,
-          ['Optimizer', 'Best LR', 'Accuracy (mean ± sd)', 'Seeds', 'B/param'],
-          rows.map((r) => [
-            r.optimizer,
-            String(r.bestLearningRate),
-            r.accuracy,
-            r.seeds.join(', '),
-            r.bytesPerParam.toFixed(2),
-          ]),
-          { rowHeaders: true },
-        ),
-      ),
+    for (const chart of this.curveCharts) chart.destroy();
+    this.curveCharts = [];
+    const results = $('results');
+    const width = Math.max(240, results.clientWidth);
+    results.replaceChildren(
+      ...tables.flatMap(({ protocol, rows, curves, paired, pairedHeader }) => {
+        const sweep = hasCurves(curves);
+        const parts: HTMLElement[] = [
+          makeTable(
+            protocol,
+            [
+              'Optimizer',
+              'Best LR',
+              'Accuracy (mean ± sd)',
+              'Seeds',
+              'B/param',
+              ...(sweep ? ['Flat range (within 0.5 pp)', 'Rates'] : []),
+            ],
+            rows.map((r) => [
+              r.optimizer,
+              String(r.bestLearningRate),
+              r.accuracy,
+              r.seeds.join(', '),
+              r.bytesPerParam.toFixed(2),
+              ...(sweep ? [r.flatRange, String(r.rates)] : []),
+            ]),
+            { rowHeaders: true },
+          ),
+        ];
+        if (paired.length > 0) {
+          const table = makeTable(
+            `Paired by seed, each at its best rate (${protocol})`,
+            pairedHeader,
+            paired.map((p) => [p.pair, p.learningRates, p.difference, p.interval, String(p.n), p.resolved]),
+            { rowHeaders: true },
+          );
+          table.dataset.testid = 'paired';
+          parts.push(table);
+        }
+        if (sweep) {
+          const chart = lrCurvesChart(curves, width);
+          this.curveCharts.push(chart);
+          parts.push(chart.element);
+        }
+        return parts;
+      }),
     );
   }
 }
