@@ -1,6 +1,8 @@
 // Times one optimizer step on 1M and 10M parameters (four variables each) on cpu and wasm, for gradsign's
-// optimizers and tfjs's own, side by side in one process; reports medians and ratios to tf.train.adam. Also
-// measures optimizer-state bytes per parameter from tf.memory().
+// optimizers (with optim-adam8bit's and optim-lion's when they are built), fused and op-composed, and tfjs's own,
+// side by side in one process. Reports medians, ratios to our Adam and to tf.train.adam, and each step as a multiple
+// of its bandwidth floor: the time, measured in the same run, to copy the bytes the step must read and write.
+// Also measures optimizer-state bytes per parameter from tf.memory().
 //
 //   node bench/optimizer-step.mjs [--quick] [--json FILE]
 import { writeFileSync } from 'node:fs';
@@ -8,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { createOptimizer } from '@gradsign/optim-core';
+import { copyMs } from './floor.mjs';
 
 const quick = process.argv.includes('--quick');
 const jsonOut = process.argv.includes('--json')
@@ -17,15 +20,54 @@ const sizes = quick ? [1_000_000] : [1_000_000, 10_000_000];
 const rounds = quick ? 3 : 9;
 const warmup = quick ? 1 : 2;
 
+// Sibling packages register their optimizers on import; the bench runs without them when they are not built.
+const missing = [];
+for (const pkg of ['optim-adam8bit', 'optim-lion']) {
+  try {
+    await import(`../../${pkg}/dist/index.js`);
+  } catch {
+    missing.push(pkg);
+  }
+}
+
+/**
+ * Bytes each step must read and write per parameter (float32 p, g and state; bytes for 8-bit codes; bf16: 2 bytes;
+ * one float32 absmax per 256-element block, read and written):
+ * - Adam: p, g, m, v read, p, m, v written: 16 + 12 = 28
+ * - SGD: p, g read, p written: 12; with momentum also the buffer: 20
+ * - GradSign: p, g, counter (1 B) read, p, counter written: 9 + 5 = 14
+ * - Adam8bit: p, g, two codes read, p, two codes written, 2 absmax each way: 10 + 6 + 16/256
+ * - Lion int8: p, g, code read, p, code written, 1 absmax each way: 9 + 5 + 8/256; Lion bf16: 10 + 6 = 16
+ */
+const ADAM = 28;
 const contenders = {
-  'tf.train.adam': () => tf.train.adam(0.001),
-  'tf.train.sgd': () => tf.train.sgd(0.01),
-  gradsign: () => createOptimizer('gradsign', { learningRate: 0.001 }),
-  'gradsign (op-composed)': () => createOptimizer('gradsign', { learningRate: 0.001, fused: false }),
-  adam: () => createOptimizer('adam', { learningRate: 0.001 }),
-  sgd: () => createOptimizer('sgd', { learningRate: 0.01 }),
-  'sgd momentum': () => createOptimizer('sgd', { learningRate: 0.01, momentum: 0.9 }),
+  'tf.train.adam': [ADAM, () => tf.train.adam(0.001)],
+  'tf.train.sgd': [12, () => tf.train.sgd(0.01)],
+  adam: [ADAM, () => createOptimizer('adam', { learningRate: 0.001 })],
+  sgd: [12, () => createOptimizer('sgd', { learningRate: 0.01 })],
+  'sgd momentum': [20, () => createOptimizer('sgd', { learningRate: 0.01, momentum: 0.9 })],
+  gradsign: [14, () => createOptimizer('gradsign', { learningRate: 0.001 })],
+  'gradsign (op-composed)': [14, () => createOptimizer('gradsign', { learningRate: 0.001, fused: false })],
 };
+if (!missing.includes('optim-adam8bit')) {
+  contenders.adam8bit = [16 + 16 / 256, () => createOptimizer('adam8bit', { learningRate: 0.001 })];
+  contenders['adam8bit (op-composed)'] = [
+    16 + 16 / 256,
+    () => createOptimizer('adam8bit', { learningRate: 0.001, fused: false }),
+  ];
+}
+if (!missing.includes('optim-lion')) {
+  for (const [label, stateFormat, bytes] of [
+    ['int8', 'int8-blockwise', 14 + 8 / 256],
+    ['bf16', 'bf16', 16],
+  ]) {
+    contenders[`lion ${label}`] = [bytes, () => createOptimizer('lion', { learningRate: 1e-4, stateFormat })];
+    contenders[`lion ${label} (op-composed)`] = [
+      bytes,
+      () => createOptimizer('lion', { learningRate: 1e-4, stateFormat, fused: false }),
+    ];
+  }
+}
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -59,14 +101,14 @@ for (const backend of ['cpu', 'wasm']) {
   await tf.ready();
   for (const size of sizes) {
     const shapes = [size / 2, size / 4, size / 8, size / 8].map((n) => [n]);
-    const runs = Object.entries(contenders).map(([name, make]) => {
+    const runs = Object.entries(contenders).map(([name, [bytes, make]]) => {
       const vars = shapes.map((s, i) =>
         tf.variable(tf.randomNormal(s, 0, 1, 'float32', i), true, `${backend}-${size}-${name}-${i}`),
       );
       const grads = Object.fromEntries(
         vars.map((v, i) => [v.name, tf.randomNormal(v.shape, 0, 1, 'float32', 100 + i)]),
       );
-      return { name, opt: make(), vars, grads, times: [] };
+      return { name, bytes, make, opt: make(), vars, grads, times: [] };
     });
     for (let r = 0; r < warmup + rounds; r++) {
       for (const run of runs) {
@@ -74,17 +116,26 @@ for (const backend of ['cpu', 'wasm']) {
         if (r >= warmup) run.times.push(ms);
       }
     }
-    const base = median(runs.find((r) => r.name === 'tf.train.adam').times);
+    const floors = new Map();
+    for (const { bytes } of runs) {
+      if (!floors.has(bytes)) floors.set(bytes, copyMs(backend, (bytes * size) / 2, rounds + warmup));
+    }
+    const msOf = (name) => median(runs.find((r) => r.name === name).times);
+    const [tfAdam, adam] = [msOf('tf.train.adam'), msOf('adam')];
     for (const run of runs) {
       const ms = median(run.times);
-      const bytes = await stateBytesPerParam(contenders[run.name], 1_000_003);
+      const floorMs = floors.get(run.bytes);
       results.push({
         backend,
         params: size,
         optimizer: run.name,
         ms,
-        ratioToTfAdam: ms / base,
-        stateBytesPerParam: bytes,
+        bytesPerParam: run.bytes,
+        floorMs,
+        ratioToFloor: ms / floorMs,
+        ratioToAdam: ms / adam,
+        ratioToTfAdam: ms / tfAdam,
+        stateBytesPerParam: await stateBytesPerParam(run.make, 1_000_003),
       });
       run.opt.dispose();
       tf.dispose([...run.vars, ...Object.values(run.grads)]);
@@ -94,15 +145,20 @@ for (const backend of ['cpu', 'wasm']) {
 
 const fmt = (n, d = 2) => n.toFixed(d);
 console.log(
-  `Optimizer step, median of ${rounds} rounds (after ${warmup} warm-up), four variables per size.\n`,
+  `Optimizer step, median of ${rounds} rounds (after ${warmup} warm-up), four variables per size. The floor is the`,
 );
 console.log(
-  '| backend | params | optimizer | ms/step | × tf.train.adam | state bytes/param (N = 1,000,003) |',
+  'median time, in the same run, to copy half the bytes the step reads and writes (wasm: memory.copy; cpu: a',
 );
-console.log('|---|---:|---|---:|---:|---:|');
+console.log('typed-array copy), so the copy moves as many bytes as the step must.\n');
+if (missing.length) console.log(`Not built, so not measured: ${missing.join(', ')}.\n`);
+console.log(
+  '| backend | params | optimizer | ms/step | B/param moved | floor ms | × floor | × adam | × tf.train.adam | state bytes/param (N = 1,000,003) |',
+);
+console.log('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of results) {
   console.log(
-    `| ${r.backend} | ${(r.params / 1e6).toFixed(0)}M | ${r.optimizer} | ${fmt(r.ms, 1)} | ${fmt(r.ratioToTfAdam)} | ${fmt(r.stateBytesPerParam, 3)} |`,
+    `| ${r.backend} | ${(r.params / 1e6).toFixed(0)}M | ${r.optimizer} | ${fmt(r.ms, 1)} | ${fmt(r.bytesPerParam)} | ${fmt(r.floorMs)} | ${fmt(r.ratioToFloor, 1)} | ${fmt(r.ratioToAdam)} | ${fmt(r.ratioToTfAdam)} | ${fmt(r.stateBytesPerParam, 3)} |`,
   );
 }
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify(results, null, 2));

@@ -60,6 +60,7 @@ export function lionBlockwise8Step(
   const table = codec.decode;
   const positions = new Int32Array(blockSize);
   const block = new Float32Array(blockSize);
+  const blockBits = new Uint32Array(block.buffer);
   for (let b = 0, start = 0; start < n; b++, start += blockSize) {
     const count = Math.min(blockSize, n - start);
     planarPositions(start, count, wordCount, 4, positions);
@@ -77,8 +78,7 @@ export function lionBlockwise8Step(
       max = Math.max(max, Math.abs(next));
     }
     outAbsmax![b] = max;
-    const divisor = max > 0 ? max : 1;
-    for (let j = 0; j < count; j++) bytesOut[positions[j]!] = codec.encode(f(block[j]! / divisor));
+    codec.encodeBlock(block, blockBits, count, max > 0 ? max : 1, positions, bytesOut);
   }
   clearPadding(n, wordCount, 4, bytesOut);
 }

@@ -24,19 +24,6 @@ interface AdamBlockwise8Attrs {
   readonly vCodec: Blockwise8Codec;
 }
 
-/** Re-encodes one block of new moment values into `out` at `positions`; returns the block's absmax. */
-function encodeBlock(
-  values: Float32Array,
-  count: number,
-  absmax: number,
-  codec: Blockwise8Codec,
-  positions: Int32Array,
-  out: Uint8Array,
-): void {
-  const divisor = absmax > 0 ? absmax : 1;
-  for (let k = 0; k < count; k++) out[positions[k]!] = codec.encode(f(values[k]! / divisor));
-}
-
 /** The Adam step over whole blocks; `outParam` gets the parameter, the other outputs the packed state. */
 export function adamBlockwise8Step(
   [param, grad, mWords, mAbsmax, vWords, vAbsmax]: readonly (Float32Array | Int32Array)[],
@@ -61,6 +48,8 @@ export function adamBlockwise8Step(
   const positions = new Int32Array(blockSize);
   const mBlock = new Float32Array(blockSize);
   const vBlock = new Float32Array(blockSize);
+  const mBits = new Uint32Array(mBlock.buffer);
+  const vBits = new Uint32Array(vBlock.buffer);
   for (let b = 0, start = 0; start < n; b++, start += blockSize) {
     const count = Math.min(blockSize, n - start);
     planarPositions(start, count, words, 4, positions);
@@ -86,8 +75,8 @@ export function adamBlockwise8Step(
     }
     outMAbsmax![b] = mMax;
     outVAbsmax![b] = vMax;
-    encodeBlock(mBlock, count, mMax, mCodec, positions, mOut!);
-    encodeBlock(vBlock, count, vMax, vCodec, positions, vOut!);
+    mCodec.encodeBlock(mBlock, mBits, count, mMax > 0 ? mMax : 1, positions, mOut!);
+    vCodec.encodeBlock(vBlock, vBits, count, vMax > 0 ? vMax : 1, positions, vOut!);
   }
   clearPadding(n, words, 4, mOut!);
   clearPadding(n, words, 4, vOut!);

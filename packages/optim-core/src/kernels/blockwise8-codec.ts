@@ -12,6 +12,18 @@ export interface Blockwise8Codec {
   readonly decode: Float32Array;
   /** A normalised value (x / absmax) → its stored byte. */
   encode(x: number): number;
+  /**
+   * A block at once: divides `values[k]` by `divisor` (float32, in place; `bits` views the same memory) and stores
+   * the byte of each at `out[positions[k]]`, for k < count. The same bytes as `encode`, without a call per element.
+   */
+  encodeBlock(
+    values: Float32Array,
+    bits: Uint32Array,
+    count: number,
+    divisor: number,
+    positions: Int32Array,
+    out: Uint8Array,
+  ): void;
 }
 
 const codecs = new WeakMap<BlockwiseCode, Blockwise8Codec | null>();
@@ -40,22 +52,33 @@ function makeCodec(code: BlockwiseCode): Blockwise8Codec | null {
   if (form.kind === 'linear') {
     const levels = form.levels;
     // tfjs: cast(floor(x · levels + 0.5)), each a float32 operation
-    return { decode, encode: (x) => Math.floor(f(f(x * levels) + 0.5)) & 255 };
+    return {
+      decode,
+      encode: (x) => Math.floor(f(f(x * levels) + 0.5)) & 255,
+      encodeBlock(values, _bits, count, divisor, positions, out) {
+        for (let k = 0; k < count; k++)
+          out[positions[k]!] = Math.floor(f(f(f(values[k]! / divisor) * levels) + 0.5)) & 255;
+      },
+    };
   }
-  return { decode, encode: lookupEncoder(form.midpoints, offset) };
+  return { decode, ...lookupEncoder(form.midpoints, offset) };
 }
 
 /**
  * `tf.lowerBound(midpoints, x)` (the number of midpoints below x) as a stored byte. The search is the cpu kernel's
  * binary search, narrowed first by the top 16 bits of x's float32 pattern: the floats sharing them form an interval,
- * whose ends bound the answer, so the result is the same for every x that is not NaN.
+ * whose ends bound the answer, so the result is the same for every x that is not NaN (and for NaN, whose buckets
+ * search everything, as the cpu kernel does). Most buckets hold no midpoint, and there the answer needs no search.
  */
-function lookupEncoder(midpoints: Float32Array, offset: number): (x: number) => number {
+function lookupEncoder(
+  midpoints: Float32Array,
+  offset: number,
+): Pick<Blockwise8Codec, 'encode' | 'encodeBlock'> {
   const n = midpoints.length;
   const lo = new Uint16Array(65536);
   const hi = new Uint16Array(65536);
-  const bits = new Uint32Array(1);
-  const float = new Float32Array(bits.buffer);
+  const scratch = new Float32Array(1);
+  const scratchBits = new Uint32Array(scratch.buffer);
   const lowerBound = (x: number, left: number, right: number) => {
     while (left < right) {
       const mid = (left + right) >> 1;
@@ -64,25 +87,36 @@ function lookupEncoder(midpoints: Float32Array, offset: number): (x: number) => 
     }
     return right;
   };
-  const valueOfBits = (b: number) => {
-    bits[0] = b;
-    return float[0]!;
-  };
   for (let key = 0; key < 65536; key++) {
-    const a = valueOfBits(key * 65536);
-    const b = valueOfBits(key * 65536 + 65535);
-    if (Number.isNaN(a) || Number.isNaN(b)) {
-      lo[key] = 0; // NaN patterns: the plain search over everything, as the cpu kernel does
-      hi[key] = n;
-    } else {
-      lo[key] = lowerBound(Math.min(a, b), 0, n);
-      hi[key] = lowerBound(Math.max(a, b), 0, n);
-    }
+    scratchBits[0] = key * 65536;
+    const a = scratch[0]!;
+    scratchBits[0] = key * 65536 + 65535;
+    const b = scratch[0]!;
+    const nan = Number.isNaN(a) || Number.isNaN(b);
+    lo[key] = nan ? 0 : lowerBound(Math.min(a, b), 0, n);
+    hi[key] = nan ? n : lowerBound(Math.max(a, b), 0, n);
   }
-  return (x) => {
-    float[0] = x;
-    const key = bits[0]! >>> 16;
-    return (lowerBound(x, lo[key]!, hi[key]!) - offset) & 255;
+  return {
+    encode(x) {
+      scratch[0] = x;
+      const key = scratchBits[0]! >>> 16;
+      return (lowerBound(x, lo[key]!, hi[key]!) - offset) & 255;
+    },
+    encodeBlock(values, bits, count, divisor, positions, out) {
+      for (let k = 0; k < count; k++) {
+        const x = f(values[k]! / divisor);
+        values[k] = x;
+        const key = bits[k]! >>> 16;
+        let left = lo[key]!;
+        let right = hi[key]!;
+        while (left < right) {
+          const mid = (left + right) >> 1;
+          if (midpoints[mid]! < x) left = mid + 1;
+          else right = mid;
+        }
+        out[positions[k]!] = (right - offset) & 255;
+      }
+    },
   };
 }
 
