@@ -22,7 +22,9 @@ function relError(a: tf.Tensor, b: tf.Tensor): number {
 
 describe.each(['cpu', 'wasm'] as const)('blog-cnn fused blocks on %s', (backend) => {
   test('blog-cnn: fused and composed blocks give the same loss, gradients and running statistics', async () => {
-    await useBackend(backend);
+    // The 1e-4 agreement is the portable build's. The FMA build rounds differently; backends tests it against a
+    // float64 reference with derived bounds (bias-leaky-batch-norm-reference.test.ts).
+    await useBackend(backend, 'portable');
     const fusedModel = createModel('blog-cnn', { seed: 4, fused: true });
     const plain = createModel('blog-cnn', { seed: 4, fused: false });
     const xs = tf.randomUniform([6, 28, 28, 1], -0.5, 1.5, 'float32', 9) as tf.Tensor4D;
