@@ -29,8 +29,22 @@ const digits = new DigitPanel(
 );
 const page: Page = { state, view, form, charts, digits };
 
+/**
+ * The wasm SIMD kernels' build from the page's address: `?kernels=portable` forces the portable build (runs that
+ * must match other machines bit for bit); without it, FMA where the browser has relaxed SIMD.
+ */
+function kernelsFromAddress(): 'auto' | 'portable' | undefined {
+  const value = new URLSearchParams(location.search).get('kernels') ?? 'auto';
+  if (value === 'auto' || value === 'portable') return value;
+  view.showError(`The address asks for kernels=${value}: use kernels=portable or kernels=auto.`);
+  view.setStatus('error');
+  return undefined;
+}
+
 /** A new worker per backend choice: a backend is picked once per worker, and its memory goes with it. */
 function startWorker(choice: BackendChoice): void {
+  const kernels = kernelsFromAddress();
+  if (kernels === undefined) return;
   worker?.terminate();
   state.phase = 'starting';
   state.current = undefined;
@@ -42,7 +56,7 @@ function startWorker(choice: BackendChoice): void {
     view.showError(`The training worker failed: ${event.message}`);
     view.setStatus('error');
   };
-  send({ type: 'init', backend: choice, mnistUrl: new URL('mnist', document.baseURI).href });
+  send({ type: 'init', backend: choice, mnistUrl: new URL('mnist', document.baseURI).href, kernels });
 }
 
 /** The form's settings, checked; undefined (and the browser shows why) when they are not valid. */

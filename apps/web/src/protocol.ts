@@ -26,6 +26,8 @@ export type ToWorker =
       type: 'init';
       backend: BackendChoice /** Absolute URL of the directory holding the MNIST .gz files. */;
       mnistUrl: string;
+      /** The wasm SIMD kernels' build: 'auto' (FMA where the browser has relaxed SIMD) or 'portable'. */
+      kernels: 'auto' | 'portable';
     }
   | { type: 'start'; runs: RunSpec[]; eval: EvalSpec; onNonFinite: 'stop' | 'skip' }
   | { type: 'stop' }

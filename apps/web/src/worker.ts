@@ -66,8 +66,8 @@ function backendInfo(requested: BackendChoice, s: BackendSelection): BackendInfo
   };
 }
 
-async function init(requested: BackendChoice, mnistUrl: string): Promise<void> {
-  const selection = await selectBackend(requested, { wasmPaths: wasmPaths(), onLog: () => {} });
+async function init(requested: BackendChoice, mnistUrl: string, kernels: 'auto' | 'portable'): Promise<void> {
+  const selection = await selectBackend(requested, { wasmPaths: wasmPaths(), onLog: () => {}, kernels });
   post({
     type: 'ready',
     backend: backendInfo(requested, selection),
@@ -235,7 +235,7 @@ async function sample(index: number): Promise<void> {
 async function handle(message: ToWorker): Promise<void> {
   switch (message.type) {
     case 'init':
-      return init(message.backend, message.mnistUrl);
+      return init(message.backend, message.mnistUrl, message.kernels);
     case 'start':
       if (driving) throw new Error('a run is in progress: stop it first');
       // A stopped run that is not resumed is dropped, with whatever was still queued behind it.
