@@ -106,7 +106,7 @@ export async function lrCurvesSvg(summaries: readonly OptimizerSummary[], subtit
     width: 640,
     height: 380,
     background: 'white',
-    config: { legend: { labelFontSize: 13, titleFontSize: 13, symbolSize: 120 } },
+    config: { legend: { labelFontSize: 13, titleFontSize: 13, symbolSize: 120, labelLimit: 0 } },
     layer: [
       {
         data: { values: measured },
