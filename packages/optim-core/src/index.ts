@@ -9,6 +9,7 @@ export {
 export { fail, OptimizerError, type OptimizerErrorCode } from './errors.js';
 export {
   ADAM_BLOCKWISE8_KERNEL,
+  type AdamBlockwise8Attrs,
   adamBlockwise8Step,
   clearPadding,
   fusedAdamBlockwise8,

@@ -15,8 +15,8 @@ export const ADAM_BLOCKWISE8_KERNEL = 'AdamBlockwise8Update';
 
 const f = Math.fround;
 
-/** What the loop needs besides the arrays. */
-interface AdamBlockwise8Attrs {
+/** What the blockwise 8-bit Adam loop needs besides the arrays: hyperparameters, step number, block size, codecs. */
+export interface AdamBlockwise8Attrs {
   readonly hyper: AdamHyperparameters;
   readonly step: number;
   readonly blockSize: number;

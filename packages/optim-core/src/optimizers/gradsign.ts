@@ -22,6 +22,7 @@ export const COUNTER_SCALE = 1 / 64;
 
 /** The decay timescales GradSign supports: the counter forgets 1/T of itself per step. */
 export const GRADSIGN_TIMESCALES = [4, 8, 16] as const;
+/** One of {@link GRADSIGN_TIMESCALES}: 4, 8 (the reference) or 16. */
 export type GradSignTimescale = (typeof GRADSIGN_TIMESCALES)[number];
 
 /** How a zero gradient (0, -0, NaN) pushes the counter: as -1 (the reference) or not at all. */
@@ -35,8 +36,9 @@ export interface GradSignCounters {
   readonly increment: number;
   /** 1/(kT): the parameter moves by lr · c · scale, so c · scale is the sign EMA in [-1, 1). */
   readonly scale: number;
-  /** [-kT, kT - 1]: counters that start here stay here (and random ones start uniform here). */
+  /** The bottom of the counter range, -kT. Counters that start in the range stay in it; random ones start uniform. */
   readonly low: number;
+  /** The top of the counter range, kT - 1. */
   readonly high: number;
   readonly zeroGradient: ZeroGradient;
 }
