@@ -41,6 +41,7 @@ const MODULES = [
   { wat: 'bias-leaky-batch-norm.wat', name: 'BIAS_LEAKY_BATCH_NORM' },
   { wat: 'conv-filter-grad.wat', name: 'CONV_FILTER_GRAD' },
   { wat: 'conv3x3-winograd.wat', name: 'CONV3X3_WINOGRAD' },
+  { wat: 'gradsign-packed4.wat', name: 'GRADSIGN_PACKED4' },
   { wat: 'maxpool-grad.wat', name: 'MAXPOOL_GRAD' },
 ];
 const MEMORY_IMPORT = '(import "env" "memory" (memory 1))';

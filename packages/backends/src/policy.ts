@@ -11,11 +11,12 @@ import {
   setConvGradBackend,
 } from './kernels/conv2d-grad.js';
 import { wasmConv2DKernel } from './kernels/conv3x3-winograd.js';
+import { GRADSIGN_PACKED4, wasmGradSignPacked4Kernel } from './kernels/gradsign-packed4-simd.js';
 import { installWasmIdentityAlias, removeWasmIdentityAlias } from './kernels/identity-alias.js';
 import { wasmMaxPoolGradKernel } from './kernels/maxpool-grad.js';
 
 /** The training fixes this package knows. */
-export type FixName = 'conv2d-grad' | 'maxpool-grad' | 'conv2d-winograd';
+export type FixName = 'conv2d-grad' | 'maxpool-grad' | 'conv2d-winograd' | 'gradsign-simd';
 
 /** Description of one training fix: its name, where it applies and what it changes. */
 export interface FixInfo {
@@ -55,6 +56,15 @@ export const FIXES: readonly FixInfo[] = [
       'F(4x4, 3x3) (outputs of 6x6 and more) or F(2x2, 3x3) as a WebAssembly SIMD kernel: a reference-CNN ' +
       'training step about 2x faster than with XNNPACK (other convs keep the stock kernel). It rounds differently ' +
       'from XNNPACK (F(4x4, 3x3) at about 6e-6 of the largest output).',
+  },
+  {
+    name: 'gradsign-simd',
+    defaultBackends: ['wasm'],
+    supportedBackends: ['wasm'],
+    summary:
+      "optim-core's fused GradSign step (packed int8 counters) as a WebAssembly SIMD kernel instead of its " +
+      'JavaScript loop on the wasm heap, bit-identical to it. Installed only where @gradsign/optim-core has ' +
+      'registered that kernel (import it before installing the fixes).',
   },
 ];
 
@@ -201,6 +211,12 @@ export function installTrainingFixes(
         throw new Error(`conv2d-winograd fix only applies to wasm, not ${backendName}`);
       replaceWasmKernel(fix, tf.Conv2D, wasmConv2DKernel);
       setConvFilterGradWinograd(backendName, true);
+    } else if (fix === 'gradsign-simd') {
+      if (backendName !== 'wasm')
+        throw new Error(`gradsign-simd fix only applies to wasm, not ${backendName}`);
+      // Nothing to replace until optim-core is imported: the fix is then simply not active.
+      if (tf.getKernel(GRADSIGN_PACKED4, 'wasm') == null) continue;
+      replaceWasmKernel(fix, GRADSIGN_PACKED4, wasmGradSignPacked4Kernel);
     } else {
       throw new Error(`unknown fix ${String(fix)}`);
     }
@@ -223,6 +239,7 @@ export function uninstallTrainingFixes(backendName: string, fixes?: readonly Fix
       restoreWasmKernel(tf.Conv2D);
       setConvFilterGradWinograd(backendName, false);
     }
+    if (fix === 'gradsign-simd' && backendName === 'wasm') restoreWasmKernel(GRADSIGN_PACKED4);
     set?.delete(fix);
   }
   if (backendName === 'wasm' && fixes == null) removeWasmIdentityAlias();
@@ -244,5 +261,6 @@ export function activeFixes(backendName: string): FixName[] {
   }
   if (set?.has('maxpool-grad') && isWasmKernelFixed(tf.MaxPoolGrad)) out.push('maxpool-grad');
   if (set?.has('conv2d-winograd') && isWasmKernelFixed(tf.Conv2D)) out.push('conv2d-winograd');
+  if (set?.has('gradsign-simd') && isWasmKernelFixed(GRADSIGN_PACKED4)) out.push('gradsign-simd');
   return out;
 }

@@ -29,6 +29,20 @@ for (const pkg of ['optim-adam8bit', 'optim-lion']) {
     missing.push(pkg);
   }
 }
+// @gradsign/backends' `gradsign-simd` fix runs the GradSign kernel as WebAssembly SIMD on wasm; without it, the
+// kernel is optim-core's JavaScript loop on the wasm heap.
+let backends = null;
+try {
+  backends = await import('../../backends/dist/index.js');
+} catch {
+  missing.push('backends (the SIMD GradSign kernel)');
+}
+/** Installs the SIMD GradSign kernel on wasm for contenders that want it, and removes it for the others. */
+function useSimdKernel(backend, simd) {
+  if (backend !== 'wasm' || backends == null) return;
+  if (simd) backends.installTrainingFixes('wasm', { fixes: ['gradsign-simd'] });
+  else backends.uninstallTrainingFixes('wasm', ['gradsign-simd']);
+}
 
 /**
  * Bytes each step must read and write per parameter (float32 p, g and state; bytes for 8-bit codes; bf16: 2 bytes;
@@ -47,6 +61,7 @@ const contenders = {
   sgd: [12, () => createOptimizer('sgd', { learningRate: 0.01 })],
   'sgd momentum': [20, () => createOptimizer('sgd', { learningRate: 0.01, momentum: 0.9 })],
   gradsign: [14, () => createOptimizer('gradsign', { learningRate: 0.001 })],
+  'gradsign (JS loop)': [14, () => createOptimizer('gradsign', { learningRate: 0.001 }), { simd: false }],
   'gradsign (op-composed)': [14, () => createOptimizer('gradsign', { learningRate: 0.001, fused: false })],
 };
 if (!missing.includes('optim-adam8bit')) {
@@ -101,17 +116,20 @@ for (const backend of ['cpu', 'wasm']) {
   await tf.ready();
   for (const size of sizes) {
     const shapes = [size / 2, size / 4, size / 8, size / 8].map((n) => [n]);
-    const runs = Object.entries(contenders).map(([name, [bytes, make]]) => {
-      const vars = shapes.map((s, i) =>
-        tf.variable(tf.randomNormal(s, 0, 1, 'float32', i), true, `${backend}-${size}-${name}-${i}`),
-      );
-      const grads = Object.fromEntries(
-        vars.map((v, i) => [v.name, tf.randomNormal(v.shape, 0, 1, 'float32', 100 + i)]),
-      );
-      return { name, bytes, make, opt: make(), vars, grads, times: [] };
-    });
+    const runs = Object.entries(contenders)
+      .filter(([, [, , { simd = true } = {}]]) => simd || backend === 'wasm')
+      .map(([name, [bytes, make, { simd = true } = {}]]) => {
+        const vars = shapes.map((s, i) =>
+          tf.variable(tf.randomNormal(s, 0, 1, 'float32', i), true, `${backend}-${size}-${name}-${i}`),
+        );
+        const grads = Object.fromEntries(
+          vars.map((v, i) => [v.name, tf.randomNormal(v.shape, 0, 1, 'float32', 100 + i)]),
+        );
+        return { name, bytes, make, simd, opt: make(), vars, grads, times: [] };
+      });
     for (let r = 0; r < warmup + rounds; r++) {
       for (const run of runs) {
+        useSimdKernel(backend, run.simd);
         const ms = await stepMs(run.opt, run.vars, run.grads);
         if (r >= warmup) run.times.push(ms);
       }
@@ -150,7 +168,11 @@ console.log(
 console.log(
   'median time, in the same run, to copy half the bytes the step reads and writes (wasm: memory.copy; cpu: a',
 );
-console.log('typed-array copy), so the copy moves as many bytes as the step must.\n');
+console.log('typed-array copy), so the copy moves as many bytes as the step must.');
+console.log(
+  "On wasm, gradsign runs @gradsign/backends' WebAssembly SIMD kernel (the gradsign-simd fix) and gradsign (JS loop)",
+);
+console.log("optim-core's JavaScript loop on the wasm heap; on cpu it is the JavaScript loop.\n");
 if (missing.length) console.log(`Not built, so not measured: ${missing.join(', ')}.\n`);
 console.log(
   '| backend | params | optimizer | ms/step | B/param moved | floor ms | × floor | × adam | × tf.train.adam | state bytes/param (N = 1,000,003) |',

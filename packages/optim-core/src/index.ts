@@ -24,6 +24,13 @@ export {
 } from './kernels/array-kernel.js';
 export { type Blockwise8Codec, blockwise8Codec, planarPositions } from './kernels/blockwise8-codec.js';
 export {
+  GRADSIGN_PACKED4_KERNEL,
+  gradSignPacked4Step,
+  hasGradSignPacked4Kernel,
+  type Packed4Counters,
+  runGradSignPacked4,
+} from './kernels/gradsign-packed4.js';
+export {
   Adam,
   type AdamConfig,
   type AdamHyperparameters,

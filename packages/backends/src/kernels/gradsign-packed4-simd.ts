@@ -1,0 +1,98 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import {
+  GRADSIGN_PACKED4_SHARED_WASM_BASE64,
+  GRADSIGN_PACKED4_WASM_BASE64,
+} from './generated/gradsign-packed4-wasm.js';
+import { isWasmBackend, moduleOnWasmHeap } from './wasm-heap.js';
+
+/**
+ * The name of optim-core's fused GradSign kernel (`GRADSIGN_PACKED4_KERNEL` in `@gradsign/optim-core`): a step over
+ * counters packed 4 to an int32 word, with inputs `param`, `grad`, `words` and attrs `learningRate`, `timescale`,
+ * `increment`, `scale`, `zeroGradient`. optim-core registers it with a JavaScript loop on cpu and wasm; on wasm the
+ * `gradsign-simd` fix replaces that loop by gradsign-packed4.wat. A test holds the two names equal.
+ */
+export const GRADSIGN_PACKED4 = 'GradSignPacked4Update';
+
+interface GradSignPacked4Exports {
+  gradSignPacked4(
+    param: number,
+    grad: number,
+    words: number,
+    outParam: number,
+    outWords: number,
+    n: number,
+    m: number,
+    lr: number,
+    scale: number,
+    shift: number,
+    half: number,
+    k: number,
+    zeroPushes: number,
+  ): void;
+}
+
+interface GradSignPacked4Attrs {
+  learningRate: number;
+  timescale: number;
+  increment: number;
+  scale: number;
+  zeroGradient: 'negative' | 'zero';
+}
+
+const kernel = moduleOnWasmHeap<GradSignPacked4Exports>({
+  ordinary: GRADSIGN_PACKED4_WASM_BASE64,
+  shared: GRADSIGN_PACKED4_SHARED_WASM_BASE64,
+});
+
+/**
+ * The SIMD GradSign step bound to this backend's memory, or null when it cannot run there: not a wasm backend, no
+ * WebAssembly SIMD, or a wasm build that does not expose its memory.
+ */
+export const gradSignPacked4SimdFor = kernel.bind;
+
+const isPowerOfTwo = (x: number) => Number.isInteger(x) && x > 0 && (x & (x - 1)) === 0;
+
+/**
+ * Replacement for optim-core's wasm GradSign kernel (a JavaScript loop on the wasm heap): the same step as
+ * WebAssembly SIMD, bit-identical (see gradsign-packed4.wat). Where the module cannot run, or for attrs outside
+ * what the module computes exactly (a timescale that is not a power of two, a scale that is not a float32 value),
+ * it calls the JavaScript kernel it replaced.
+ */
+export function wasmGradSignPacked4Kernel(fallback: tf.KernelFunc | undefined): tf.KernelFunc {
+  return (args) => {
+    const backend = args.backend as unknown;
+    const { param, grad, words } = args.inputs as Record<'param' | 'grad' | 'words', tf.TensorInfo>;
+    const { learningRate, timescale, increment, scale, zeroGradient } =
+      args.attrs as unknown as GradSignPacked4Attrs;
+    const simd = isWasmBackend(backend) ? gradSignPacked4SimdFor(backend) : null;
+    const exact = isPowerOfTwo(timescale) && Math.fround(scale) === scale && Number.isInteger(increment);
+    if (simd == null || !exact || param.dtype !== 'float32' || grad.dtype !== 'float32') {
+      if (fallback == null) throw new Error('gradsign-simd fix: the JavaScript GradSign kernel is missing');
+      return fallback(args);
+    }
+    const wasm = backend as Parameters<typeof gradSignPacked4SimdFor>[0] & {
+      makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+      typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
+    };
+    // Allocate first: allocation may grow the heap, which moves nothing but detaches views taken earlier.
+    const outParam = wasm.makeOutput(param.shape, 'float32');
+    const outWords = wasm.makeOutput(words.shape, 'int32');
+    const ptr = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t).byteOffset;
+    simd.gradSignPacked4(
+      ptr(param),
+      ptr(grad),
+      ptr(words),
+      ptr(outParam),
+      ptr(outWords),
+      param.shape.reduce((a, b) => a * b, 1),
+      words.shape[0] ?? 0,
+      Math.fround(learningRate),
+      scale,
+      Math.log2(timescale),
+      timescale >> 1,
+      increment,
+      zeroGradient === 'negative' ? 1 : 0,
+    );
+    return [outParam, outWords];
+  };
+}

@@ -1,0 +1,135 @@
+// The WebAssembly SIMD GradSign step (src/kernels/gradsign-packed4.wat) behind the wasm `gradsign-simd` fix: bit for
+// bit the parameters and packed counters of optim-core's JavaScript kernel (`gradSignPacked4Step`, the fallback),
+// on sizes with every remainder of the planar layout, on every timescale and zero-gradient rule, and on gradients
+// with 0, -0, NaN and ±Infinity (fast-check); and a GradSign optimizer trains to the same bits with and without it.
+import {
+  GRADSIGN_PACKED4_KERNEL,
+  GRADSIGN_TIMESCALES,
+  GradSign,
+  gradSignCounters,
+  gradSignPacked4Step,
+  runGradSignPacked4,
+} from '@gradsign/optim-core';
+import * as tf from '@tensorflow/tfjs-core';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { activeFixes, installTrainingFixes, selectBackend, uninstallTrainingFixes } from '../src/index.js';
+import { GRADSIGN_PACKED4, gradSignPacked4SimdFor } from '../src/kernels/index.js';
+import { quiet, rng } from './helpers.js';
+
+beforeAll(async () => {
+  const s = await selectBackend(['wasm'], { onLog: quiet });
+  expect(s.fixes).toContain('gradsign-simd');
+  expect(gradSignPacked4SimdFor(tf.backend())).not.toBeNull();
+});
+
+afterAll(() => installTrainingFixes('wasm'));
+
+/** Gradients of mixed signs, with 0, -0, NaN and ±Infinity sprinkled in. */
+function gradients(n: number, seed: number): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = r();
+    out[i] = (r() - 0.5) * 2e-3;
+    if (u > 0.97) out[i] = Number.NaN;
+    else if (u > 0.95) out[i] = 0;
+    else if (u > 0.93) out[i] = -0;
+    else if (u > 0.925) out[i] = Number.POSITIVE_INFINITY;
+    else if (u > 0.92) out[i] = Number.NEGATIVE_INFINITY;
+  }
+  return out;
+}
+
+/** Packed words of random counters in [low, high] (planar, 4 lanes), padding lanes zero. */
+function words(n: number, low: number, high: number, seed: number): Int32Array {
+  const r = rng(seed);
+  const m = Math.ceil(n / 4);
+  const bytes = new Uint8Array(4 * m);
+  for (let i = 0; i < n; i++)
+    bytes[4 * (i % m) + Math.floor(i / m)] = (low + Math.floor(r() * (high - low + 1))) & 255;
+  return new Int32Array(bytes.buffer);
+}
+
+describe('GradSign packed step, SIMD against the JavaScript kernel', () => {
+  it('is the kernel optim-core registers, and the one a GradSign step runs', async () => {
+    expect(GRADSIGN_PACKED4).toBe(GRADSIGN_PACKED4_KERNEL);
+    expect(activeFixes('wasm')).toContain('gradsign-simd');
+    const w = tf.variable(tf.ones([10]));
+    const opt = new GradSign({ learningRate: 0.1 });
+    const info = await tf.profile(() => {
+      opt.minimize(() => tf.sum(tf.square(w)) as tf.Scalar);
+    });
+    expect(info.kernelNames).toContain(GRADSIGN_PACKED4);
+    opt.dispose();
+    w.dispose();
+  });
+
+  it('gives the same bits for every size, timescale, zero-gradient rule and learning rate', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 71, max: 5000 })),
+        fc.constantFrom(...GRADSIGN_TIMESCALES),
+        fc.constantFrom('negative' as const, 'zero' as const),
+        fc.oneof(fc.double({ min: 1e-6, max: 10, noNaN: true }), fc.constantFrom(0, 1e-3, 3e38, -1e-3)),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        (n, timescale, zeroGradient, learningRate, seed) => {
+          const counters = gradSignCounters(timescale, zeroGradient);
+          const r = rng(seed);
+          const param = Float32Array.from({ length: n }, () => (r() - 0.5) * 4);
+          const grad = gradients(n, seed + 1);
+          const packed = words(n, counters.low, counters.high, seed + 2);
+          const want = { param: new Float32Array(n), words: new Int32Array(packed.length) };
+          gradSignPacked4Step(param, grad, packed, learningRate, want.param, want.words, counters);
+          const got = tf.tidy(() => {
+            const out = runGradSignPacked4(
+              tf.tensor1d(param),
+              tf.tensor1d(grad),
+              tf.tensor1d(packed, 'int32'),
+              learningRate,
+              counters,
+            );
+            return [out.param.dataSync().slice(), out.words.dataSync().slice()] as const;
+          });
+          expect(new Uint32Array((got[0] as Float32Array).buffer)).toEqual(
+            new Uint32Array(want.param.buffer),
+          );
+          expect(got[1]).toEqual(want.words);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a GradSign optimizer trains to the same bits with the SIMD kernel and with the JavaScript loop', () => {
+    const train = () => {
+      const r = rng(7);
+      const w = tf.variable(
+        tf.tensor2d(
+          Float32Array.from({ length: 97 * 13 }, () => r() - 0.5),
+          [97, 13],
+        ),
+      );
+      const x = tf.tensor2d(
+        Float32Array.from({ length: 8 * 97 }, () => r() - 0.5),
+        [8, 97],
+      );
+      const opt = new GradSign({ learningRate: 0.01, seed: 3 });
+      for (let step = 0; step < 25; step++)
+        tf.tidy(() => {
+          opt.minimize(() => tf.mean(tf.square(tf.matMul(x, w))) as tf.Scalar);
+        });
+      const bits = new Uint32Array(w.dataSync().slice().buffer);
+      opt.dispose();
+      tf.dispose([w, x]);
+      return bits;
+    };
+    const simd = train();
+    uninstallTrainingFixes('wasm', ['gradsign-simd']);
+    expect(activeFixes('wasm')).not.toContain('gradsign-simd');
+    const js = train();
+    installTrainingFixes('wasm');
+    expect(activeFixes('wasm')).toContain('gradsign-simd');
+    expect(simd).toEqual(js);
+  });
+});
