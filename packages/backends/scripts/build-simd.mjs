@@ -36,12 +36,15 @@ if (!WebAssembly.validate(RELAXED_PROBE)) {
 }
 
 const KERNELS = join(dirname(fileURLToPath(import.meta.url)), '../src/kernels');
-/** Each kernel's WAT source in src/kernels, and the prefix of its constants in generated/<wat name>-wasm.ts. */
+/** Each kernel's WAT source in src/kernels, the prefix of its constants in generated/<wat name>-wasm.ts, and `fma: false`
+ * for kernels that must round every product (no FMA build). */
 const MODULES = [
   { wat: 'bias-leaky-batch-norm.wat', name: 'BIAS_LEAKY_BATCH_NORM' },
   { wat: 'conv-filter-grad.wat', name: 'CONV_FILTER_GRAD' },
   { wat: 'conv3x3-winograd.wat', name: 'CONV3X3_WINOGRAD' },
   { wat: 'gradsign-packed4.wat', name: 'GRADSIGN_PACKED4' },
+  // bit-identical to optim-lion's JavaScript loop, which rounds every product: no FMA build
+  { wat: 'lion-bf16.wat', name: 'LION_BF16', fma: false },
   { wat: 'maxpool-grad.wat', name: 'MAXPOOL_GRAD' },
 ];
 const MEMORY_IMPORT = '(import "env" "memory" (memory 1))';
@@ -80,7 +83,7 @@ for (const m of MODULES) {
 ${constant(`${m.name}_WASM_BASE64`, doc, buffer)}
 ${constant(`${m.name}_SHARED_WASM_BASE64`, sharedDoc, shared)}`;
   const fma = fuseMultiplyAdds(source);
-  if (fma.fused > 0) {
+  if (m.fma !== false && fma.fused > 0) {
     const fmaBuffer = assemble(m.wat, fma.text, false);
     const fmaShared = assemble(m.wat, fma.text.replace(MEMORY_IMPORT, SHARED_MEMORY_IMPORT), true);
     const fmaDoc =

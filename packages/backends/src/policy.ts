@@ -13,10 +13,11 @@ import {
 import { wasmConv2DKernel } from './kernels/conv3x3-winograd.js';
 import { GRADSIGN_PACKED4, wasmGradSignPacked4Kernel } from './kernels/gradsign-packed4-simd.js';
 import { installWasmIdentityAlias, removeWasmIdentityAlias } from './kernels/identity-alias.js';
+import { LION_BF16, wasmLionBf16Kernel } from './kernels/lion-bf16-simd.js';
 import { wasmMaxPoolGradKernel } from './kernels/maxpool-grad.js';
 
 /** The training fixes this package knows. */
-export type FixName = 'conv2d-grad' | 'maxpool-grad' | 'conv2d-winograd' | 'gradsign-simd';
+export type FixName = 'conv2d-grad' | 'maxpool-grad' | 'conv2d-winograd' | 'gradsign-simd' | 'lion-simd';
 
 /** Description of one training fix: its name, where it applies and what it changes. */
 export interface FixInfo {
@@ -65,6 +66,14 @@ export const FIXES: readonly FixInfo[] = [
       "optim-core's fused GradSign step (packed int8 counters) as a WebAssembly SIMD kernel instead of its " +
       'JavaScript loop on the wasm heap, bit-identical to it. Installed only where @gradsign/optim-core has ' +
       'registered that kernel (import it before installing the fixes).',
+  },
+  {
+    name: 'lion-simd',
+    defaultBackends: ['wasm'],
+    supportedBackends: ['wasm'],
+    summary:
+      "optim-lion's fused Lion step with bf16 momentum as a WebAssembly SIMD kernel instead of its JavaScript loop " +
+      'on the wasm heap, bit-identical to it. Installed only where @gradsign/optim-lion has registered that kernel.',
   },
 ];
 
@@ -217,6 +226,10 @@ export function installTrainingFixes(
       // Nothing to replace until optim-core is imported: the fix is then simply not active.
       if (tf.getKernel(GRADSIGN_PACKED4, 'wasm') == null) continue;
       replaceWasmKernel(fix, GRADSIGN_PACKED4, wasmGradSignPacked4Kernel);
+    } else if (fix === 'lion-simd') {
+      if (backendName !== 'wasm') throw new Error(`lion-simd fix only applies to wasm, not ${backendName}`);
+      if (tf.getKernel(LION_BF16, 'wasm') == null) continue;
+      replaceWasmKernel(fix, LION_BF16, wasmLionBf16Kernel);
     } else {
       throw new Error(`unknown fix ${String(fix)}`);
     }
@@ -240,6 +253,7 @@ export function uninstallTrainingFixes(backendName: string, fixes?: readonly Fix
       setConvFilterGradWinograd(backendName, false);
     }
     if (fix === 'gradsign-simd' && backendName === 'wasm') restoreWasmKernel(GRADSIGN_PACKED4);
+    if (fix === 'lion-simd' && backendName === 'wasm') restoreWasmKernel(LION_BF16);
     set?.delete(fix);
   }
   if (backendName === 'wasm' && fixes == null) removeWasmIdentityAlias();
@@ -262,5 +276,6 @@ export function activeFixes(backendName: string): FixName[] {
   if (set?.has('maxpool-grad') && isWasmKernelFixed(tf.MaxPoolGrad)) out.push('maxpool-grad');
   if (set?.has('conv2d-winograd') && isWasmKernelFixed(tf.Conv2D)) out.push('conv2d-winograd');
   if (set?.has('gradsign-simd') && isWasmKernelFixed(GRADSIGN_PACKED4)) out.push('gradsign-simd');
+  if (set?.has('lion-simd') && isWasmKernelFixed(LION_BF16)) out.push('lion-simd');
   return out;
 }

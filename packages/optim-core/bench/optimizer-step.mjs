@@ -29,19 +29,20 @@ for (const pkg of ['optim-adam8bit', 'optim-lion']) {
     missing.push(pkg);
   }
 }
-// @gradsign/backends' `gradsign-simd` fix runs the GradSign kernel as WebAssembly SIMD on wasm; without it, the
-// kernel is optim-core's JavaScript loop on the wasm heap.
+// @gradsign/backends' `gradsign-simd` and `lion-simd` fixes run the GradSign and bf16 Lion kernels as WebAssembly
+// SIMD on wasm; without them, those kernels are JavaScript loops on the wasm heap (optim-core's, optim-lion's).
 let backends = null;
 try {
   backends = await import('../../backends/dist/index.js');
 } catch {
-  missing.push('backends (the SIMD GradSign kernel)');
+  missing.push('backends (the SIMD optimizer kernels)');
 }
-/** Installs the SIMD GradSign kernel on wasm for contenders that want it, and removes it for the others. */
-function useSimdKernel(backend, simd) {
+const SIMD_FIXES = ['gradsign-simd', 'lion-simd'];
+/** On wasm, installs the SIMD optimizer kernels, except the fix a contender runs `without`. */
+function useSimdKernels(backend, without) {
   if (backend !== 'wasm' || backends == null) return;
-  if (simd) backends.installTrainingFixes('wasm', { fixes: ['gradsign-simd'] });
-  else backends.uninstallTrainingFixes('wasm', ['gradsign-simd']);
+  backends.installTrainingFixes('wasm', { fixes: SIMD_FIXES });
+  if (without) backends.uninstallTrainingFixes('wasm', [without]);
 }
 
 /**
@@ -61,7 +62,11 @@ const contenders = {
   sgd: [12, () => createOptimizer('sgd', { learningRate: 0.01 })],
   'sgd momentum': [20, () => createOptimizer('sgd', { learningRate: 0.01, momentum: 0.9 })],
   gradsign: [14, () => createOptimizer('gradsign', { learningRate: 0.001 })],
-  'gradsign (JS loop)': [14, () => createOptimizer('gradsign', { learningRate: 0.001 }), { simd: false }],
+  'gradsign (JS loop)': [
+    14,
+    () => createOptimizer('gradsign', { learningRate: 0.001 }),
+    { without: 'gradsign-simd' },
+  ],
   'gradsign (op-composed)': [14, () => createOptimizer('gradsign', { learningRate: 0.001, fused: false })],
 };
 if (!missing.includes('optim-adam8bit')) {
@@ -77,6 +82,12 @@ if (!missing.includes('optim-lion')) {
     ['bf16', 'bf16', 16],
   ]) {
     contenders[`lion ${label}`] = [bytes, () => createOptimizer('lion', { learningRate: 1e-4, stateFormat })];
+    if (stateFormat === 'bf16')
+      contenders[`lion ${label} (JS loop)`] = [
+        bytes,
+        () => createOptimizer('lion', { learningRate: 1e-4, stateFormat }),
+        { without: 'lion-simd' },
+      ];
     contenders[`lion ${label} (op-composed)`] = [
       bytes,
       () => createOptimizer('lion', { learningRate: 1e-4, stateFormat, fused: false }),
@@ -117,19 +128,19 @@ for (const backend of ['cpu', 'wasm']) {
   for (const size of sizes) {
     const shapes = [size / 2, size / 4, size / 8, size / 8].map((n) => [n]);
     const runs = Object.entries(contenders)
-      .filter(([, [, , { simd = true } = {}]]) => simd || backend === 'wasm')
-      .map(([name, [bytes, make, { simd = true } = {}]]) => {
+      .filter(([, [, , { without } = {}]]) => !without || backend === 'wasm')
+      .map(([name, [bytes, make, { without } = {}]]) => {
         const vars = shapes.map((s, i) =>
           tf.variable(tf.randomNormal(s, 0, 1, 'float32', i), true, `${backend}-${size}-${name}-${i}`),
         );
         const grads = Object.fromEntries(
           vars.map((v, i) => [v.name, tf.randomNormal(v.shape, 0, 1, 'float32', 100 + i)]),
         );
-        return { name, bytes, make, simd, opt: make(), vars, grads, times: [] };
+        return { name, bytes, make, without, opt: make(), vars, grads, times: [] };
       });
     for (let r = 0; r < warmup + rounds; r++) {
       for (const run of runs) {
-        useSimdKernel(backend, run.simd);
+        useSimdKernels(backend, run.without);
         const ms = await stepMs(run.opt, run.vars, run.grads);
         if (r >= warmup) run.times.push(ms);
       }
@@ -170,9 +181,11 @@ console.log(
 );
 console.log('typed-array copy), so the copy moves as many bytes as the step must.');
 console.log(
-  "On wasm, gradsign runs @gradsign/backends' WebAssembly SIMD kernel (the gradsign-simd fix) and gradsign (JS loop)",
+  "On wasm, gradsign and lion bf16 run @gradsign/backends' WebAssembly SIMD kernels (the gradsign-simd and lion-simd",
 );
-console.log("optim-core's JavaScript loop on the wasm heap; on cpu it is the JavaScript loop.\n");
+console.log(
+  'fixes); their (JS loop) rows run the JavaScript loops on the wasm heap, which are also what cpu runs.\n',
+);
 if (missing.length) console.log(`Not built, so not measured: ${missing.join(', ')}.\n`);
 console.log(
   '| backend | params | optimizer | ms/step | B/param moved | floor ms | × floor | × adam | × tf.train.adam | state bytes/param (N = 1,000,003) |',

@@ -2,9 +2,20 @@
 // side by side in one process, on cpu and wasm; state bytes also for the reference CNN's shapes.
 //
 //   node bench/state-and-step.mjs [--quick]
+//
+// Lion's fused kernels are JavaScript loops; on wasm the bf16 one runs as SIMD where @gradsign/backends is built.
 import { Adam } from '@gradsign/optim-core';
 import { Lion } from '@gradsign/optim-lion';
 import { benchStateAndStep } from '@gradsign/optim-testkit/bench';
+
+// On wasm, @gradsign/backends' lion-simd fix runs the bf16 step as WebAssembly SIMD (when backends is built).
+try {
+  const { installTrainingFixes } = await import('../../backends/dist/index.js');
+  installTrainingFixes('wasm', { fixes: ['lion-simd'] });
+  console.log("On wasm, lion (bf16) runs @gradsign/backends' SIMD kernel (the lion-simd fix).\n");
+} catch {
+  console.log('@gradsign/backends is not built: lion (bf16) runs its JavaScript loop on wasm.\n');
+}
 
 await benchStateAndStep(
   {

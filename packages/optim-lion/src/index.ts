@@ -20,6 +20,14 @@ export {
   lionRule,
   lionStateFormat,
 } from './lion.js';
+export {
+  fusedLion,
+  LION_BF16_KERNEL,
+  LION_BLOCKWISE8_KERNEL,
+  type LionBlockwise8Attrs,
+  lionBf16Step,
+  lionBlockwise8Step,
+} from './lion-fused.js';
 
 registerOptimizer(
   fromClass(Lion, {

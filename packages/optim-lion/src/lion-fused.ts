@@ -21,6 +21,7 @@ import type { LionHyperparameters } from './lion.js';
  * so results are bit-identical to the op-composed path; tests hold them to it.
  */
 export const LION_BLOCKWISE8_KERNEL = 'LionBlockwise8Update';
+/** The fused Lion kernel for bf16 momentum (inputs `param`, `grad`, `words`; attr `hyper`). */
 export const LION_BF16_KERNEL = 'LionBf16Update';
 
 const f = Math.fround;
@@ -40,7 +41,8 @@ function constants(h: LionHyperparameters) {
   };
 }
 
-interface Blockwise8Attrs {
+/** What the block-wise 8-bit Lion loop needs besides the arrays: hyperparameters, block size, codec. */
+export interface LionBlockwise8Attrs {
   readonly hyper: LionHyperparameters;
   readonly blockSize: number;
   readonly codec: Blockwise8Codec;
@@ -50,7 +52,7 @@ interface Blockwise8Attrs {
 export function lionBlockwise8Step(
   [param, grad, words, absmax]: Arrays,
   [outParam, outWords, outAbsmax]: Arrays,
-  { hyper, blockSize, codec }: Blockwise8Attrs,
+  { hyper, blockSize, codec }: LionBlockwise8Attrs,
 ): void {
   const k = constants(hyper);
   const n = param!.length;
@@ -124,7 +126,7 @@ registerArrayKernel(
     { shape: words!.shape, dtype: 'int32' },
     { shape: absmax!.shape, dtype: 'float32' },
   ],
-  (inputs, outputs, attrs) => lionBlockwise8Step(inputs, outputs, attrs as unknown as Blockwise8Attrs),
+  (inputs, outputs, attrs) => lionBlockwise8Step(inputs, outputs, attrs as unknown as LionBlockwise8Attrs),
 );
 
 registerArrayKernel(

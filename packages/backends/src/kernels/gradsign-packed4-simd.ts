@@ -3,7 +3,7 @@ import {
   GRADSIGN_PACKED4_SHARED_WASM_BASE64,
   GRADSIGN_PACKED4_WASM_BASE64,
 } from './generated/gradsign-packed4-wasm.js';
-import { isWasmBackend, moduleOnWasmHeap } from './wasm-heap.js';
+import { isWasmBackend, moduleOnWasmHeap, type WasmBackendLike } from './wasm-heap.js';
 
 /**
  * The name of optim-core's fused GradSign kernel (`GRADSIGN_PACKED4_KERNEL` in `@gradsign/optim-core`): a step over
@@ -70,10 +70,7 @@ export function wasmGradSignPacked4Kernel(fallback: tf.KernelFunc | undefined): 
       if (fallback == null) throw new Error('gradsign-simd fix: the JavaScript GradSign kernel is missing');
       return fallback(args);
     }
-    const wasm = backend as Parameters<typeof gradSignPacked4SimdFor>[0] & {
-      makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-      typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
-    };
+    const wasm = backend as WasmBackendLike;
     // Allocate first: allocation may grow the heap, which moves nothing but detaches views taken earlier.
     const outParam = wasm.makeOutput(param.shape, 'float32');
     const outWords = wasm.makeOutput(words.shape, 'int32');

@@ -1,0 +1,147 @@
+// The WebAssembly SIMD Lion step with bf16 momentum (src/kernels/lion-bf16.wat) behind the wasm `lion-simd` fix: bit
+// for bit the parameters and packed momentum of optim-lion's JavaScript kernel (`lionBf16Step`, the fallback), on
+// sizes with every remainder of the planar layout, random hyperparameters with and without weight decay, any bf16
+// pattern (NaN and infinities included; a NaN's payload may differ) and gradients with 0, -0, NaN and ±Infinity
+// (fast-check); and a Lion
+// optimizer with bf16 momentum trains to the same bits with and without it.
+import { LION_BF16_KERNEL, Lion, lionBf16Step } from '@gradsign/optim-lion';
+import * as tf from '@tensorflow/tfjs-core';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { activeFixes, installTrainingFixes, selectBackend, uninstallTrainingFixes } from '../src/index.js';
+import { LION_BF16, lionBf16SimdFor } from '../src/kernels/index.js';
+import { quiet, rng } from './helpers.js';
+
+beforeAll(async () => {
+  const s = await selectBackend(['wasm'], { onLog: quiet });
+  expect(s.fixes).toContain('lion-simd');
+  expect(lionBf16SimdFor(tf.backend())).not.toBeNull();
+});
+
+afterAll(() => installTrainingFixes('wasm'));
+
+/** Gradients of mixed signs, with 0, -0, NaN and ±Infinity sprinkled in. */
+function gradients(n: number, seed: number): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = r();
+    out[i] = (r() - 0.5) * 2e-3;
+    if (u > 0.97) out[i] = Number.NaN;
+    else if (u > 0.95) out[i] = 0;
+    else if (u > 0.93) out[i] = -0;
+    else if (u > 0.925) out[i] = Number.POSITIVE_INFINITY;
+    else if (u > 0.92) out[i] = Number.NEGATIVE_INFINITY;
+  }
+  return out;
+}
+
+/** Packed words of bf16 momentum (planar, 2 halves): mostly small values, some arbitrary patterns; padding zero. */
+function words(n: number, seed: number): Int32Array {
+  const r = rng(seed);
+  const m = Math.ceil(n / 2);
+  const halves = new Uint16Array(2 * m);
+  const f = new Float32Array(1);
+  const bits = new Uint32Array(f.buffer);
+  for (let i = 0; i < n; i++) {
+    f[0] = (r() - 0.5) * 1e-3;
+    halves[2 * (i % m) + Math.floor(i / m)] = r() < 0.05 ? Math.floor(r() * 65536) : bits[0]! >>> 16;
+  }
+  return new Int32Array(halves.buffer);
+}
+
+/**
+ * The bf16 halves of packed words, with every NaN pattern replaced by 0x7fc0: a NaN momentum is a NaN in both
+ * kernels, but its payload is the engine's choice (wasm keeps payloads; V8's JS canonicalises some NaNs).
+ */
+function nanAsOne(words: Int32Array): Uint16Array {
+  const halves = new Uint16Array(words.slice().buffer);
+  for (let i = 0; i < halves.length; i++)
+    if ((halves[i]! & 0x7f80) === 0x7f80 && (halves[i]! & 0x7f) !== 0) halves[i] = 0x7fc0;
+  return halves;
+}
+
+describe('Lion bf16 step, SIMD against the JavaScript kernel', () => {
+  it('is the kernel optim-lion registers, and the one a Lion step with bf16 momentum runs', async () => {
+    expect(LION_BF16).toBe(LION_BF16_KERNEL);
+    expect(activeFixes('wasm')).toContain('lion-simd');
+    const w = tf.variable(tf.ones([5000]));
+    const opt = new Lion({ learningRate: 0.1, stateFormat: 'bf16' });
+    const info = await tf.profile(() => {
+      opt.minimize(() => tf.sum(tf.square(w)) as tf.Scalar);
+    });
+    expect(info.kernelNames).toContain(LION_BF16);
+    opt.dispose();
+    w.dispose();
+  });
+
+  it('gives the same bits for every size and hyperparameters', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 41, max: 5000 })),
+        fc.record({
+          learningRate: fc.oneof(fc.double({ min: 1e-6, max: 1, noNaN: true }), fc.constant(1e-4)),
+          beta1: fc.double({ min: 0, max: 1, noNaN: true }),
+          beta2: fc.double({ min: 0, max: 1, noNaN: true }),
+          weightDecay: fc.oneof(fc.constant(0), fc.double({ min: 1e-4, max: 1, noNaN: true })),
+        }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        (n, hyper, seed) => {
+          const r = rng(seed);
+          const param = Float32Array.from({ length: n }, () => (r() - 0.5) * 4);
+          const grad = gradients(n, seed + 1);
+          const packed = words(n, seed + 2);
+          const want = { param: new Float32Array(n), words: new Int32Array(packed.length) };
+          lionBf16Step([param, grad, packed], [want.param, want.words], hyper);
+          const got = tf.tidy(() => {
+            const [p, w] = tf
+              .engine()
+              .runKernel(
+                LION_BF16,
+                { param: tf.tensor1d(param), grad: tf.tensor1d(grad), words: tf.tensor1d(packed, 'int32') },
+                { hyper } as unknown as tf.NamedAttrMap,
+              ) as tf.Tensor[];
+            return [p!.dataSync().slice(), w!.dataSync().slice()] as const;
+          });
+          expect(new Uint32Array((got[0] as Float32Array).buffer)).toEqual(
+            new Uint32Array(want.param.buffer),
+          );
+          expect(nanAsOne(got[1] as Int32Array)).toEqual(nanAsOne(want.words));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a Lion optimizer with bf16 momentum trains to the same bits with the SIMD kernel and with the JavaScript loop', () => {
+    const train = () => {
+      const r = rng(11);
+      const w = tf.variable(
+        tf.tensor2d(
+          Float32Array.from({ length: 97 * 13 }, () => r() - 0.5),
+          [97, 13],
+        ),
+      );
+      const x = tf.tensor2d(
+        Float32Array.from({ length: 8 * 97 }, () => r() - 0.5),
+        [8, 97],
+      );
+      const opt = new Lion({ learningRate: 1e-3, weightDecay: 0.1, stateFormat: 'bf16' });
+      for (let step = 0; step < 25; step++)
+        tf.tidy(() => {
+          opt.minimize(() => tf.mean(tf.square(tf.matMul(x, w))) as tf.Scalar);
+        });
+      const bits = new Uint32Array(w.dataSync().slice().buffer);
+      opt.dispose();
+      tf.dispose([w, x]);
+      return bits;
+    };
+    const simd = train();
+    uninstallTrainingFixes('wasm', ['lion-simd']);
+    expect(activeFixes('wasm')).not.toContain('lion-simd');
+    const js = train();
+    installTrainingFixes('wasm');
+    expect(activeFixes('wasm')).toContain('lion-simd');
+    expect(simd).toEqual(js);
+  });
+});
