@@ -1,9 +1,10 @@
 // The reference CNN's training step (blog-cnn, GradSign, batch 32) in headless Chromium on wasm, through the web
 // app's own training worker, served from the built app (dist/, `pnpm --filter @gradsign/web build`) with vite
 // preview (cross-origin isolated, as deployed). Prints one JSON line: Chromium's version, the wasm threads and
-// kernels of the worker's backend, and the median ms/step after warm-up (the worker's own per-step timing).
+// kernels of the worker's backend, and the median ms/step after warm-up (the worker's own per-step timing). With
+// --threads N the run trains data-parallel on N replica Web Workers (the form's Threads field).
 //
-//   node bench/browser-step.mjs [--quick]
+//   node bench/browser-step.mjs [--quick] [--threads N]
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,9 @@ import { preview } from 'vite';
 
 const quick = process.argv.includes('--quick');
 const [warmup, steps] = quick ? [3, 5] : [60, 50];
+const replicas = process.argv.includes('--threads')
+  ? Number(process.argv[process.argv.indexOf('--threads') + 1])
+  : 1;
 const appRoot = fileURLToPath(new URL('..', import.meta.url));
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const skip = (why) => {
@@ -39,7 +43,7 @@ try {
   const page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${port}/`);
   const result = await page.evaluate(
-    ({ script, warmup, steps }) =>
+    ({ script, warmup, steps, replicas }) =>
       new Promise((resolve, reject) => {
         const w = new Worker(new URL(`assets/${script}`, document.baseURI), { type: 'module' });
         const times = [];
@@ -59,6 +63,7 @@ try {
               runs: [{ ...run, batchSize: 32, seed: 0 }],
               eval: { every: 0, images: 100 },
               onNonFinite: 'stop',
+              threads: replicas,
             });
           } else if (m.type === 'step') {
             if (m.step > warmup) times.push(m.msPerStep);
@@ -71,13 +76,14 @@ try {
         };
         w.postMessage({ type: 'init', backend: 'wasm', mnistUrl: new URL('mnist', document.baseURI).href });
       }),
-    { script: worker, warmup, steps },
+    { script: worker, warmup, steps, replicas },
   );
   console.log(
     JSON.stringify({
       browser: `Chromium ${browser.version()}`,
       backend: result.info.backend,
       threads: result.info.threads,
+      replicas,
       kernels: result.info.kernels ?? 'unknown',
       crossOriginIsolated: result.info.crossOriginIsolated,
       steps: result.steps,

@@ -70,7 +70,13 @@ function start(specs: RunSpec[]): void {
   view.updateButtons();
   view.setStatus('training', `${specs.length} run${specs.length === 1 ? '' : 's'} queued`);
   state.batch = [];
-  send({ type: 'start', runs: specs, eval: form.evalSpec, onNonFinite: form.onNonFinite });
+  send({
+    type: 'start',
+    runs: specs,
+    eval: form.evalSpec,
+    onNonFinite: form.onNonFinite,
+    threads: form.threads,
+  });
 }
 
 form.backend.addEventListener('change', () => startWorker(form.backendChoice));

@@ -29,7 +29,14 @@ export type ToWorker =
       /** The wasm SIMD kernels' build: 'auto' (FMA where the browser has relaxed SIMD) or 'portable'. */
       kernels: 'auto' | 'portable';
     }
-  | { type: 'start'; runs: RunSpec[]; eval: EvalSpec; onNonFinite: 'stop' | 'skip' }
+  | {
+      type: 'start';
+      runs: RunSpec[];
+      eval: EvalSpec;
+      onNonFinite: 'stop' | 'skip';
+      /** Replica workers per run: 1 trains in the training worker; more train data-parallel (wasm, cpu). */
+      threads: number;
+    }
   | { type: 'stop' }
   | { type: 'resume' }
   | { type: 'predict'; pixels: Uint8Array }
@@ -113,7 +120,15 @@ export type FromWorker =
     }
   | { type: 'data'; train: number; test: number; seconds: number }
   | { type: 'status'; text: string }
-  | { type: 'run-start'; runId: number; spec: RunSpec; backend: string; params: number }
+  | {
+      type: 'run-start';
+      runId: number;
+      spec: RunSpec;
+      backend: string;
+      params: number;
+      /** Replica workers the run trains on (1: the training worker alone). */
+      threads: number;
+    }
   | { type: 'step'; runId: number; step: number; loss: number; msPerStep: number }
   | { type: 'memory'; runId: number; memory: MemoryInfo }
   | { type: 'eval'; runId: number; step: number; accuracy: number; loss: number; images: number }
@@ -133,6 +148,8 @@ export interface RunSnapshot {
   spec: RunSpec;
   backend: string;
   params: number;
+  /** Replica workers the run trained on (1: the training worker alone). */
+  threads: number;
   losses: number[];
   evals: { step: number; accuracy: number; loss: number; images: number }[];
   memory: MemoryInfo | undefined;

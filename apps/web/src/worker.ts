@@ -4,6 +4,7 @@ import { type BackendSelection, selectBackend } from '@gradsign/backends';
 import { type ImageSplit, loadMnist, type Mnist, makeBatch, subset } from '@gradsign/datasets/browser';
 import { exactLanesForBackend, listOptimizers } from '@gradsign/optim-core';
 import {
+  DataParallelTrainer,
   displayName,
   listModels,
   PUBLISHED_LEARNING_RATES,
@@ -11,10 +12,12 @@ import {
   type StepRecord,
   Trainer,
   type TrainResult,
+  webWorkerChannel,
 } from '@gradsign/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 import './optimizers';
 import type { BackendChoice, BackendInfo, EvalSpec, FromWorker, RunSpec, ToWorker } from './protocol';
+import type { ReplicaSetupMessage } from './replica-worker';
 import { resultsTables } from './results';
 import { wasmPaths } from './wasm-paths';
 
@@ -25,16 +28,20 @@ const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0
 
 let mnist: Promise<Mnist> | undefined;
 let nextRunId = 1;
+/** The wasm kernel build asked for at init; data-parallel replicas use the same. */
+let kernelBuild: 'auto' | 'portable' = 'auto';
 
 interface QueuedRun {
   runId: number;
   spec: RunSpec;
   evalSpec: EvalSpec;
   onNonFinite: 'stop' | 'skip';
+  /** Replica workers: 1 trains here; more train data-parallel. */
+  threads: number;
 }
 
 interface ActiveRun extends QueuedRun {
-  trainer: Trainer;
+  trainer: Trainer | DataParallelTrainer;
 }
 
 const queue: QueuedRun[] = [];
@@ -67,6 +74,7 @@ function backendInfo(requested: BackendChoice, s: BackendSelection): BackendInfo
 }
 
 async function init(requested: BackendChoice, mnistUrl: string, kernels: 'auto' | 'portable'): Promise<void> {
+  kernelBuild = kernels;
   const selection = await selectBackend(requested, { wasmPaths: wasmPaths(), onLog: () => {}, kernels });
   post({
     type: 'ready',
@@ -96,21 +104,59 @@ function evalSplit(test: ImageSplit, images: number): ImageSplit {
   return images >= test.count ? test : subset(test, Math.max(1, images));
 }
 
+/** Starts replica `index` of a data-parallel run in a Web Worker with this worker's backend and kernel build. */
+function spawnReplica(index: number, count: number) {
+  const worker = new Worker(new URL('./replica-worker.ts', import.meta.url), {
+    type: 'module',
+    name: `replica ${index + 1}/${count}`,
+  });
+  const setup: ReplicaSetupMessage = { setup: { backend: tf.getBackend(), kernels: kernelBuild } };
+  worker.postMessage(setup);
+  return webWorkerChannel(worker);
+}
+
+/** Why this page cannot train on `threads` replica workers here, or undefined when it can. */
+function threadsRefusal(threads: number): string | undefined {
+  if (threads === 1) return undefined;
+  if (!Number.isInteger(threads) || threads < 1 || threads > 16)
+    return `Threads must be a whole number from 1 to 16, not ${threads}.`;
+  if (globalThis.crossOriginIsolated !== true || typeof SharedArrayBuffer !== 'function')
+    return 'Training on several threads needs a cross-origin-isolated page (SharedArrayBuffer): set Threads to 1.';
+  const backend = tf.getBackend();
+  if (backend !== 'wasm' && backend !== 'cpu')
+    return `Training on several threads works on wasm and cpu, not ${backend}: set Threads to 1 or pick wasm.`;
+  return undefined;
+}
+
 async function begin(item: QueuedRun): Promise<ActiveRun> {
   const data = await mnist!;
-  const trainer = Trainer.create({
-    config: item.spec,
-    data: { train: data.train, test: evalSplit(data.test, item.evalSpec.images) },
-    onNonFinite: { policy: item.onNonFinite },
-  });
+  const runData = { train: data.train, test: evalSplit(data.test, item.evalSpec.images) };
+  const onNonFinite = { policy: item.onNonFinite };
+  const trainer =
+    item.threads > 1
+      ? await DataParallelTrainer.create({
+          config: item.spec,
+          data: runData,
+          workers: item.threads,
+          spawn: spawnReplica,
+          onNonFinite,
+        })
+      : Trainer.create({ config: item.spec, data: runData, onNonFinite });
   post({
     type: 'run-start',
     runId: item.runId,
     spec: item.spec,
     backend: tf.getBackend(),
-    params: trainer.model.paramCount(),
+    params: trainer.paramCount(),
+    threads: item.threads,
   });
   return { ...item, trainer };
+}
+
+/** A model to predict with: the trainer itself, or for a data-parallel run a local copy of its weights. */
+async function localTrainer(trainer: Trainer | DataParallelTrainer): Promise<Trainer> {
+  if (trainer instanceof Trainer) return trainer;
+  return Trainer.restore(await trainer.checkpoint(), { data: trainer.data });
 }
 
 async function onStep(run: ActiveRun, record: StepRecord, signal: AbortSignal): Promise<void> {
@@ -121,7 +167,7 @@ async function onStep(run: ActiveRun, record: StepRecord, signal: AbortSignal): 
       runId: run.runId,
       memory: {
         stateBytes: run.trainer.stateBytes(),
-        params: run.trainer.model.paramCount(),
+        params: run.trainer.paramCount(),
         counterLanes: exactLanesForBackend(tf.getBackend()),
       },
     });
@@ -189,8 +235,10 @@ async function drive(): Promise<void> {
       post({ type: 'run-done', runId: run.runId, result });
       results.push(result);
       post({ type: 'results', tables: resultsTables(results) });
+      const model = await localTrainer(run.trainer);
+      if (model !== run.trainer) run.trainer.dispose();
       finished?.dispose();
-      finished = run.trainer;
+      finished = model;
       active = undefined;
     }
     post({ type: 'done' });
@@ -202,8 +250,9 @@ async function drive(): Promise<void> {
   }
 }
 
-function predict(pixels: Uint8Array): void {
-  const trainer = finished ?? active?.trainer;
+async function predict(pixels: Uint8Array): Promise<void> {
+  const running = finished == null ? active?.trainer : undefined;
+  const trainer = finished ?? (running ? await localTrainer(running) : undefined);
   if (trainer == null) {
     post({ type: 'error', message: 'Train a model first: the prediction uses the last trained model.' });
     return;
@@ -221,6 +270,8 @@ function predict(pixels: Uint8Array): void {
   tf.dispose([xs, ys]);
   const values = Array.from(probabilities.dataSync());
   probabilities.dispose();
+  // A copy made for this prediction (a data-parallel run still training) is not kept.
+  if (trainer !== finished && trainer !== running) trainer.dispose();
   post({ type: 'prediction', probabilities: values });
 }
 
@@ -236,16 +287,25 @@ async function handle(message: ToWorker): Promise<void> {
   switch (message.type) {
     case 'init':
       return init(message.backend, message.mnistUrl, message.kernels);
-    case 'start':
+    case 'start': {
       if (driving) throw new Error('a run is in progress: stop it first');
+      const refusal = threadsRefusal(message.threads);
+      if (refusal) throw new Error(refusal);
       // A stopped run that is not resumed is dropped, with whatever was still queued behind it.
       active?.trainer.dispose();
       active = undefined;
       queue.length = 0;
       for (const spec of message.runs) {
-        queue.push({ runId: nextRunId++, spec, evalSpec: message.eval, onNonFinite: message.onNonFinite });
+        queue.push({
+          runId: nextRunId++,
+          spec,
+          evalSpec: message.eval,
+          onNonFinite: message.onNonFinite,
+          threads: message.threads,
+        });
       }
       return drive();
+    }
     case 'stop':
       controller?.abort();
       return;

@@ -4,6 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { selectBackend } from '@gradsign/backends';
 import { loadMnist } from '@gradsign/datasets/node';
 import { Trainer } from '@gradsign/trainer';
+import { ParallelTrainer } from '@gradsign/trainer/node';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -261,6 +262,60 @@ describe('the web app in Chromium', () => {
     await page.screenshot({ path: join(artifactsDir, 'desktop-wasm.png'), fullPage: true });
   });
 
+  it('trains data-parallel on 2 Web Workers, with the loss curve of a Node run on 2 worker threads', async () => {
+    const page = await openApp('?kernels=portable');
+    await waitForStatus(page, 'ready');
+    await chooseBackend(page, 'wasm');
+    const spec = { ...WASM_RUN, steps: 20 };
+    await page.getByTestId('model').selectOption(spec.model);
+    await page.getByTestId('optimizer').selectOption(spec.optimizer);
+    await fill(page, {
+      lr: spec.learningRate,
+      steps: spec.steps,
+      batch: spec.batchSize,
+      seed: spec.seed,
+      threads: 2,
+      'eval-every': 0,
+      'eval-images': 500,
+    });
+    await page.getByTestId('start').click();
+    await waitForStatus(page, 'done');
+    const [run] = await runs(page);
+    expect(run!.threads).toBe(2);
+    expect(run!.losses).toHaveLength(spec.steps);
+    expect(run!.result!.testCount).toBe(500);
+    expect(await page.getByTestId('run').textContent()).toMatch(/on wasm, 2 threads$/);
+
+    // The same run in Node on 2 worker threads, with the same kernels: the same all-reduce, in the same order.
+    await selectBackend('wasm', { onLog: () => {}, kernels: 'portable' });
+    const mnist = await loadMnist();
+    const parallel = await ParallelTrainer.create({
+      config: spec,
+      data: { train: mnist.train },
+      workers: 2,
+      backend: 'wasm',
+      setup: { module: new URL('./support/portable-replica.mjs', import.meta.url).href },
+    });
+    const losses: number[] = [];
+    try {
+      for await (const record of parallel.run()) losses.push(record.loss);
+    } finally {
+      parallel.dispose();
+    }
+    const worst = Math.max(...losses.map((l, i) => Math.abs(l - run!.losses[i]!) / Math.abs(l)));
+    console.info(
+      `browser vs Node loss curve on 2 threads: max relative difference ${worst.toExponential(2)}`,
+    );
+    expect(worst).toBeLessThan(1e-4);
+
+    // The trained replicas' weights serve predictions after the run.
+    await page.getByTestId('sample-digit').click();
+    await page.waitForFunction(() =>
+      /^\d \(/.test(document.querySelector('[data-testid=prediction]')?.textContent ?? ''),
+    );
+    await page.close();
+  });
+
   it('trains GradSign on WebGL, started from the keyboard: loss falls, accuracy beats chance, 4/3 bytes per parameter', async () => {
     const page = await openApp();
     await waitForStatus(page, 'ready');
@@ -290,6 +345,13 @@ describe('the web app in Chromium', () => {
     expect(await page.getByTestId('state-bytes').textContent()).toMatch(/^1\.333 B\/param/);
     expect(await page.getByTestId('state-note').textContent()).toMatch(/exact only below 2\^24.*3 counters/);
     await page.screenshot({ path: join(artifactsDir, 'desktop-webgl.png'), fullPage: true });
+
+    // Data-parallel training is for wasm and cpu: on WebGL, Threads 2 is refused before any work starts.
+    await fill(page, { threads: 2 });
+    await page.getByTestId('start').click();
+    await waitForStatus(page, 'error');
+    expect(await page.locator('#error').textContent()).toMatch(/works on wasm and cpu, not webgl/);
+    expect(await runs(page)).toHaveLength(1);
     await page.close();
   });
 

@@ -181,13 +181,13 @@ function node24() {
     skipped: `Node 24 could not be installed: ${r.stderr.trim().split('\n').at(-1) || `exit ${r.status}`}`,
   };
 }
-function kernelStep(bin, kernels) {
+function kernelStep(bin, kernels, threads = 1) {
   const major = Number(
     spawnSync(bin, ['-p', 'process.versions.node.split(".")[0]'], { encoding: 'utf8' }).stdout,
   );
   const flags = major < 22 ? ['--experimental-wasm-relaxed-simd'] : [];
   const script = fileURLToPath(new URL('./kernel-step.mjs', import.meta.url));
-  const args = [...flags, script, kernels, String(quick ? 2 : 60), String(quick ? 5 : 50)];
+  const args = [...flags, script, kernels, String(quick ? 2 : 60), String(quick ? 5 : 50), String(threads)];
   const r = spawnSync(bin, args, { encoding: 'utf8' });
   if (r.status !== 0) return { error: r.stderr.trim().split('\n').at(-1) };
   return JSON.parse(r.stdout.trim().split('\n').at(-1));
@@ -197,17 +197,26 @@ const nodes = [process.execPath, ...(n24.bin ? [n24.bin] : [])];
 const kernelRows = [];
 for (const bin of nodes)
   for (const kernels of ['portable', 'auto']) kernelRows.push(kernelStep(bin, kernels));
+// This Node's default kernels on 2 worker threads, beside the browser's 2 replica workers.
+kernelRows.push(kernelStep(process.execPath, 'auto', 2));
 
-// The same step in headless Chromium on wasm, through the web app's training worker (apps/web/bench).
-const browserRun = spawnSync(
-  process.execPath,
-  [join(root, 'apps/web/bench/browser-step.mjs'), ...(quick ? ['--quick'] : [])],
-  { encoding: 'utf8' },
-);
-const browser =
-  browserRun.status === 0
-    ? JSON.parse(browserRun.stdout.trim().split('\n').at(-1))
-    : { skipped: `browser-step.mjs failed: ${browserRun.stderr.trim().split('\n').at(-1)}` };
+// The same step in headless Chromium on wasm, through the web app's training worker (apps/web/bench), on one
+// worker and data-parallel on 2 replica workers.
+const browsers = [1, 2].map((threads) => {
+  const run = spawnSync(
+    process.execPath,
+    [
+      join(root, 'apps/web/bench/browser-step.mjs'),
+      '--threads',
+      String(threads),
+      ...(quick ? ['--quick'] : []),
+    ],
+    { encoding: 'utf8' },
+  );
+  return run.status === 0
+    ? JSON.parse(run.stdout.trim().split('\n').at(-1))
+    : { skipped: `browser-step.mjs failed: ${run.stderr.trim().split('\n').at(-1)}` };
+});
 
 const rows = [];
 for (const plan of plans) rows.push(...(await ourSteps(plan)));
@@ -274,18 +283,31 @@ console.log(
   '\nwasm kernels, FMA (relaxed SIMD) vs portable, per Node (GradSign, 1 thread, each in its own process):\n',
 );
 console.log('| Node | kernels | ms/step |\n|---|---|---:|');
+const threadsOf = (n) => `${n} thread${n === 1 ? '' : 's'}`;
 for (const k of kernelRows)
-  console.log(k.error ? `| | | failed: ${k.error} |` : `| ${k.node} | ${k.kernels} | ${fmt(k.ms)} |`);
-if (n24.skipped) console.log(`| 24 | | skipped: ${n24.skipped} |`);
-if (browser.skipped) console.log(`| Chromium | | skipped: ${browser.skipped} |`);
-else {
-  const same = kernelRows.find((k) => k.node === process.versions.node && k.kernels === browser.kernels);
-  const ratio = same?.ms
-    ? ` (${fmt(browser.ms / same.ms, 2)}× Node ${same.node}'s ${same.kernels} step)`
-    : '';
   console.log(
-    `| ${browser.browser}, web worker, ${browser.threads} thread${browser.threads === 1 ? '' : 's'} | ${browser.kernels} | ${fmt(browser.ms)}${ratio} |`,
+    k.error
+      ? `| | | failed: ${k.error} |`
+      : `| ${k.node}${k.threads > 1 ? `, ${threadsOf(k.threads)}` : ''} | ${k.kernels} | ${fmt(k.ms)} |`,
   );
+if (n24.skipped) console.log(`| 24 | | skipped: ${n24.skipped} |`);
+for (const browser of browsers) {
+  if (browser.skipped) {
+    console.log(`| Chromium | | skipped: ${browser.skipped} |`);
+    continue;
+  }
+  const replicas = browser.replicas ?? 1;
+  const same = kernelRows.find(
+    (k) => k.node === process.versions.node && k.kernels === browser.kernels && (k.threads ?? 1) === replicas,
+  );
+  const ratio = same?.ms
+    ? ` (${fmt(browser.ms / same.ms, 2)}× Node ${same.node}'s ${same.kernels} step on ${threadsOf(replicas)})`
+    : '';
+  const where =
+    replicas > 1
+      ? `${replicas} replica web workers (data-parallel)`
+      : `web worker, ${threadsOf(browser.threads)} of wasm`;
+  console.log(`| ${browser.browser}, ${where} | ${browser.kernels} | ${fmt(browser.ms)}${ratio} |`);
 }
 if (rss)
   console.log(

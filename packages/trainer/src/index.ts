@@ -19,6 +19,14 @@ export {
 } from './config.js';
 export { crc32 } from './crc32.js';
 export {
+  type DataParallelOptions,
+  DataParallelTrainer,
+  type ReplicaChannel,
+  type SpawnReplica,
+  type WebWorkerLike,
+  webWorkerChannel,
+} from './data-parallel.js';
+export {
   CheckpointError,
   type CheckpointErrorCode,
   type DivergedQuantity,

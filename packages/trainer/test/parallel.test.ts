@@ -260,8 +260,10 @@ describe('ParallelTrainer (2 worker threads, wasm)', () => {
   test('a replica thread that dies makes the step fail instead of hanging', async () => {
     const parallel = await start({ optimizer: 'sgd', steps: 5, seed: 0 });
     await parallel.trainStep();
-    const { threads } = (parallel as unknown as { pool: { threads: { worker: Worker }[] } }).pool;
-    await threads[1]!.worker.terminate();
+    const { threads } = (
+      parallel as unknown as { pool: { threads: { channel: { terminate(): unknown } }[] } }
+    ).pool;
+    await threads[1]!.channel.terminate();
     await expect(parallel.trainStep()).rejects.toThrow(/replica thread exited|another replica/);
     await expect(parallel.trainStep()).rejects.toThrow();
   });

@@ -39,6 +39,7 @@ export class ExperimentForm {
     evalEvery: $<HTMLInputElement>('eval-every'),
     evalImages: $<HTMLInputElement>('eval-images'),
     seeds: $<HTMLInputElement>('seeds'),
+    threads: $<HTMLInputElement>('threads'),
   };
   private readonly sweepOptimizers = $<HTMLInputElement>('sweep-optimizers');
   private readonly sweepLrs = $<HTMLInputElement>('sweep-lrs');
@@ -98,6 +99,8 @@ export class ExperimentForm {
       }
     }
     if (!(Number(inputs.lr.value) > 0)) inputs.lr.setCustomValidity('Enter a learning rate above 0.');
+    if (integer(inputs.threads) > integer(inputs.batch))
+      inputs.threads.setCustomValidity('At most one thread per example of the batch.');
     if (!this.form.reportValidity()) return undefined;
     return {
       model: this.model.value,
@@ -146,6 +149,11 @@ export class ExperimentForm {
       );
     if (!sweepOptimizers.reportValidity() || !sweepLrs.reportValidity()) return undefined;
     return { optimizers, learningRates };
+  }
+
+  /** Replica workers per run (1: the run trains in the training worker itself). */
+  get threads(): number {
+    return integer(this.inputs.threads);
   }
 
   /** Seeds per optimizer (and rate) in Compare and Sweep. */

@@ -43,7 +43,7 @@ const handlers: Handlers = {
   },
 
   'run-start': ({ state, view, charts }, message) => {
-    const run = state.startRun(message.runId, message.spec, message.backend, message.params);
+    const run = state.startRun(message.runId, message.spec, message.backend, message.params, message.threads);
     charts.addRun(run, state.runsOf(run.spec.optimizer));
     view.clearStateReadout();
     view.scheduleReadouts();

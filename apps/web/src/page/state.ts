@@ -11,6 +11,7 @@ export interface PageRun {
   spec: RunSpec;
   backend: string;
   params: number;
+  threads: number;
   label: string;
   losses: number[];
   msPerStep: number[];
@@ -43,12 +44,13 @@ export class PageState {
   }
 
   /** A run the worker started: it joins the batch and becomes the current one. */
-  startRun(runId: number, spec: RunSpec, backend: string, params: number): PageRun {
+  startRun(runId: number, spec: RunSpec, backend: string, params: number, threads: number): PageRun {
     const run: PageRun = {
       runId,
       spec,
       backend,
       params,
+      threads,
       label: `${this.displayName(spec.optimizer)} ${spec.learningRate} s${spec.seed}`,
       losses: [],
       msPerStep: [],
@@ -81,6 +83,7 @@ export class PageState {
       spec: r.spec,
       backend: r.backend,
       params: r.params,
+      threads: r.threads,
       losses: [...r.losses],
       evals: r.evals.map((e) => ({ ...e })),
       memory: r.memory ? { ...r.memory } : undefined,

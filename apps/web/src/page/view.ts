@@ -106,7 +106,7 @@ export class PageView {
     if (!run) return;
     const readout = this.readout;
     const step = run.losses.length;
-    readout.run.textContent = `${run.label} on ${run.backend}`;
+    readout.run.textContent = `${run.label} on ${run.backend}${run.threads > 1 ? `, ${run.threads} threads` : ''}`;
     readout.step.textContent = `${step} / ${run.spec.steps}`;
     readout.loss.textContent = step > 0 ? run.losses[step - 1]!.toFixed(4) : '–';
     const recent = run.msPerStep.slice(-20);

@@ -1,31 +1,16 @@
 import { Worker } from 'node:worker_threads';
-import type { ImageSplit } from '@gradsign/datasets';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Checkpoint } from '../checkpoint.js';
-import type { TrainConfig } from '../config.js';
-import { CheckpointError, DivergenceError, TrainerError } from '../errors.js';
-import { type EvalResult, type EvaluateOptions, evalResult } from '../evaluate.js';
-import { StepLog } from '../history.js';
-import type { NonFiniteOptions } from '../nonfinite.js';
-import { SharedReplicaGroup } from '../replica-group.js';
-import { type StepRecord, TrainerBase, type TrainerData } from '../trainer-base.js';
-import type {
-  EvalPart,
-  ReplicaInfo,
-  ReplicaReply,
-  ReplicaRequest,
-  ReplicaResult,
-  StepDone,
-} from './protocol.js';
+import {
+  type DataParallelOptions,
+  DataParallelTrainer,
+  type ReplicaChannel,
+  type SpawnReplica,
+} from '../data-parallel.js';
 import type { ReplicaSetup, ReplicaWorkerData } from './replica-thread.js';
 
 /** Options of `ParallelTrainer.create`: the run, its data, the number of replica threads and their backend. */
-export interface ParallelTrainerOptions {
-  /** Missing fields take the reference protocol's values (see `resolveConfig`). */
-  readonly config?: Partial<TrainConfig>;
-  readonly data: TrainerData;
-  /** Replica threads; each batch is split into this many shards (at most the batch size). */
-  readonly workers: number;
+export interface ParallelTrainerOptions extends Omit<DataParallelOptions, 'spawn' | 'backend'> {
   /** The tfjs backend every replica trains on (default: this thread's active backend). */
   readonly backend?: string;
   /**
@@ -33,315 +18,52 @@ export interface ParallelTrainerOptions {
    * `selectBackend([backend])` of `@gradsign/backends`, which must then be installed.
    */
   readonly setup?: ReplicaSetup;
-  /** What to do when training diverges: see `TrainerOptions.onNonFinite`. */
-  readonly onNonFinite?: NonFiniteOptions;
 }
 
-type ReplicaError = Extract<ReplicaReply, { error: unknown }>['error'];
-type Request = ReplicaRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
-
-/** Copies a split into shared memory once, so every replica thread reads the same pixels without a copy. */
-const sharedSplits = new WeakMap<ImageSplit, ImageSplit>();
-function shareSplit(split: ImageSplit): ImageSplit {
-  if (split.images.buffer instanceof SharedArrayBuffer && split.labels.buffer instanceof SharedArrayBuffer)
-    return split;
-  const cached = sharedSplits.get(split);
-  if (cached) return cached;
-  const copy = (a: Uint8Array) => {
-    const out = new Uint8Array(new SharedArrayBuffer(a.length));
-    out.set(a);
-    return out;
+/** A Node worker thread as a replica channel. */
+function workerChannel(worker: Worker): ReplicaChannel {
+  return {
+    post: (request) => worker.postMessage(request),
+    onMessage: (handler) => worker.on('message', handler),
+    onFailure: (handler) => {
+      worker.on('error', handler);
+      worker.on('exit', (code) => handler(new Error(`a replica thread exited (code ${code})`)));
+    },
+    terminate: () => worker.terminate(),
   };
-  const shared: ImageSplit = { ...split, images: copy(split.images), labels: copy(split.labels) };
-  sharedSplits.set(split, shared);
-  return shared;
 }
 
-/** One replica thread and its requests in flight. */
-class ReplicaThread {
-  private nextId = 0;
-  private readonly pending = new Map<number, { resolve(r: ReplicaResult): void; reject(e: Error): void }>();
-
-  constructor(
-    readonly worker: Worker,
-    private readonly onFailure: (error: Error) => void,
-  ) {
-    worker.on('message', (reply: ReplicaReply) => {
-      const waiter = this.pending.get(reply.id);
-      if (!waiter) return;
-      this.pending.delete(reply.id);
-      if ('ok' in reply) waiter.resolve(reply.ok);
-      else waiter.reject(replicaError(reply.error));
-    });
-    worker.on('error', (error) => this.onFailure(error));
-    worker.on('exit', (code) => this.onFailure(new Error(`a replica thread exited (code ${code})`)));
-  }
-
-  call(request: Request): Promise<ReplicaResult> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...request, id });
-    });
-  }
-
-  failAll(error: Error): void {
-    for (const waiter of this.pending.values()) waiter.reject(error);
-    this.pending.clear();
-  }
-}
-
-function replicaError(e: ReplicaError): Error {
-  if (e.divergence) {
-    const d = e.divergence;
-    return new DivergenceError(d.step, d.quantity, d.value, d.what);
-  }
-  if (e.name === 'TrainerError') return new TrainerError(e.code as never, e.message);
-  if (e.name === 'CheckpointError') return new CheckpointError(e.code as never, e.message);
-  const error = new Error(e.message);
-  error.name = e.name;
-  return error;
+/** Starts each replica in a worker thread running replica-thread.js, which sets up the backend first. */
+function workerThreads(options: Pick<ParallelTrainerOptions, 'backend' | 'setup'>): SpawnReplica {
+  const workerData: ReplicaWorkerData = {
+    backend: options.backend ?? tf.getBackend(),
+    ...(options.setup ? { setup: options.setup } : {}),
+  };
+  const script = new URL('./replica-thread.js', import.meta.url);
+  return () => workerChannel(new Worker(script, { workerData }));
 }
 
 /**
- * The replica threads of one run. The first failure among them (a thread's error or exit) aborts the replica
- * group, so replicas waiting in an all-reduce stop waiting, and rejects every request in flight; later requests
- * throw it. After `stop()`, exits are expected and ignored.
+ * Data-parallel training over Node worker threads: a `DataParallelTrainer` whose replicas run in worker threads
+ * that this class starts, each setting up its backend (see `ParallelTrainerOptions.setup`). Use it where the
+ * backend computes on one thread (wasm and cpu in Node).
  */
-class ReplicaPool {
-  readonly threads: ReplicaThread[];
-  failure: Error | null = null;
-  private stopped = false;
-
-  constructor(
-    readonly group: SharedArrayBuffer,
-    count: number,
-    workerData: ReplicaWorkerData,
-  ) {
-    const script = new URL('./replica-thread.js', import.meta.url);
-    this.threads = Array.from(
-      { length: count },
-      () => new ReplicaThread(new Worker(script, { workerData }), (error) => this.fail(error)),
+export class ParallelTrainer extends DataParallelTrainer {
+  /** A fresh run on `workers` replica threads. */
+  static override async create(options: ParallelTrainerOptions): Promise<ParallelTrainer> {
+    const run = options.config ? { config: options.config } : {};
+    return new ParallelTrainer(
+      await DataParallelTrainer.startReplicas({ ...options, spawn: workerThreads(options) }, run),
     );
   }
 
-  private fail(error: Error): void {
-    if (this.stopped || this.failure) return;
-    this.failure = error;
-    SharedReplicaGroup.abort(this.group);
-    for (const t of this.threads) t.failAll(error);
-  }
-
-  /** Sends `request` to every replica and waits for all of their results. */
-  all(request: Request): Promise<ReplicaResult[]> {
-    if (this.failure) throw this.failure;
-    return Promise.all(this.threads.map((t) => t.call(request)));
-  }
-
-  stop(): Promise<unknown> {
-    this.stopped = true;
-    return Promise.all(this.threads.map((t) => t.worker.terminate()));
-  }
-}
-
-/**
- * Data-parallel training over Node worker threads: `workers` replicas of the model each train on their share of
- * every batch, with BatchNorm statistics, gradients and loss summed over the replicas, so a step computes the
- * same update as `Trainer` on the whole batch (up to float32 rounding: the sums are added in a different order).
- * Runs are deterministic for a given backend and worker count, and checkpoints are ordinary `Trainer`
- * checkpoints. Use it where the backend computes on one thread (wasm and cpu in Node).
- *
- * The same surface as `Trainer` (`TrainerBase`), but asynchronous to create; call `dispose()` to stop the threads.
- */
-export class ParallelTrainer extends TrainerBase {
-  readonly config: TrainConfig;
-  readonly data: TrainerData;
-  readonly backend: string;
-  readonly workers: number;
-  private readonly pool: ReplicaPool;
-  private readonly info: ReplicaInfo;
-  private optimizerBytes: number;
-  private skipped: number;
-  private readonly skipPolicy: boolean;
-  private disposed = false;
-
-  private constructor(
-    pool: ReplicaPool,
-    info: ReplicaInfo,
-    data: TrainerData,
-    log: StepLog,
-    skipped: number,
-    onNonFinite?: NonFiniteOptions,
-  ) {
-    super();
-    this.log = log;
-    this.skipPolicy = onNonFinite?.policy === 'skip';
-    this.skipped = skipped;
-    this.pool = pool;
-    this.info = info;
-    this.config = info.config;
-    this.data = data;
-    this.backend = info.backend;
-    this.workers = pool.threads.length;
-    this.stepsDone = info.step;
-    this.trainMs = info.trainSeconds * 1000;
-    this.optimizerBytes = info.stateBytes;
-  }
-
-  /** A fresh run on `workers` replica threads. */
-  static create(options: ParallelTrainerOptions): Promise<ParallelTrainer> {
-    return ParallelTrainer.start(options, { ...(options.config ? { config: options.config } : {}) });
-  }
-
   /** Continues a run from a checkpoint (written by `Trainer` or `ParallelTrainer`) on `workers` replicas. */
-  static async restore(
+  static override async restore(
     checkpoint: Checkpoint,
     options: Omit<ParallelTrainerOptions, 'config'> & { readonly steps?: number },
   ): Promise<ParallelTrainer> {
-    // A checkpoint whose config is not usable is refused here, before any thread starts.
-    TrainerBase.restoredConfig(checkpoint, options.steps);
-    return ParallelTrainer.start(options, {
-      checkpoint,
-      ...(options.steps !== undefined ? { steps: options.steps } : {}),
-    });
-  }
-
-  private static async start(
-    options: Omit<ParallelTrainerOptions, 'config'>,
-    run: { config?: Partial<TrainConfig>; checkpoint?: Checkpoint; steps?: number },
-  ): Promise<ParallelTrainer> {
-    const count = options.workers;
-    if (!Number.isInteger(count) || count < 1)
-      throw new TrainerError('invalid-config', `workers must be a positive integer, got ${String(count)}`);
-    const backend = options.backend ?? tf.getBackend();
-    const group = SharedReplicaGroup.allocate(count);
-    const workerData: ReplicaWorkerData = {
-      backend,
-      ...(options.setup ? { setup: options.setup } : {}),
-    };
-    const pool = new ReplicaPool(group, count, workerData);
-    const train = shareSplit(options.data.train);
-    try {
-      const infos = await Promise.all(
-        pool.threads.map((t, index) =>
-          t.call({
-            kind: 'start',
-            group,
-            index,
-            count,
-            train,
-            ...(run.config ? { config: run.config as TrainConfig } : {}),
-            ...(run.checkpoint ? { checkpoint: run.checkpoint } : {}),
-            ...(run.steps !== undefined ? { steps: run.steps } : {}),
-            ...(options.onNonFinite ? { onNonFinite: options.onNonFinite } : {}),
-          }),
-        ),
-      );
-      const log = run.checkpoint ? StepLog.resume(run.checkpoint) : new StepLog();
-      return new ParallelTrainer(
-        pool,
-        infos[0] as ReplicaInfo,
-        options.data,
-        log,
-        run.checkpoint?.skips?.skippedSteps ?? 0,
-        options.onNonFinite,
-      );
-    } catch (error) {
-      await pool.stop();
-      throw error;
-    }
-  }
-
-  paramCount(): number {
-    return this.info.params;
-  }
-
-  get skippedSteps(): number {
-    return this.skipped;
-  }
-
-  stateBytes(): number {
-    return this.optimizerBytes;
-  }
-
-  private checkUsable(): void {
-    if (this.disposed) throw new TrainerError('disposed', 'this trainer has been disposed');
-    if (this.pool.failure) throw this.pool.failure;
-  }
-
-  private async all(request: Request): Promise<ReplicaResult[]> {
-    this.checkUsable();
-    return this.pool.all(request);
-  }
-
-  /** One optimizer step on the next batch, split over the replicas. */
-  async trainStep(): Promise<StepRecord> {
-    const start = performance.now();
-    let done: StepDone | undefined;
-    try {
-      [done] = (await this.all({ kind: 'step' })) as StepDone[];
-    } catch (error) {
-      // Under 'skip', the replicas gave up on a step whose update they skipped too.
-      if (error instanceof DivergenceError && error.quantity !== 'weights' && this.skipPolicy)
-        this.skipped += 1;
-      throw error;
-    }
-    const { record, stateBytes, skippedSteps } = done!;
-    const ms = performance.now() - start;
-    this.optimizerBytes = stateBytes;
-    this.skipped = skippedSteps;
-    this.recordStep(ms, record.loss, record.epoch);
-    return { ...record, msPerStep: ms, elapsedSeconds: this.trainMs / 1000 };
-  }
-
-  /** Evaluates in eval mode on `split` (default: the test split), each replica taking a share of the images. */
-  async evaluate(options: EvaluateOptions & { readonly split?: ImageSplit } = {}): Promise<EvalResult> {
-    this.checkUsable();
-    const start = performance.now();
-    const given = options.split ?? this.data.test;
-    if (!given)
-      throw new TrainerError('no-test-split', 'evaluate() needs a test split (data.test) or options.split');
-    const split = shareSplit(given);
-    const batchSize = options.batchSize ?? 250;
-    // Rounds of a few batches per replica, so progress and Ctrl-C are seen between rounds.
-    const chunk = batchSize * 4;
-    let correct = 0;
-    let lossSum = 0;
-    let count = 0;
-    for (let done = 0; done < split.count; ) {
-      options.signal?.throwIfAborted();
-      const parts: Promise<ReplicaResult>[] = [];
-      for (const thread of this.pool.threads) {
-        const n = Math.min(chunk, split.count - done);
-        if (n <= 0) break;
-        parts.push(thread.call({ kind: 'evaluate', split, start: done, count: n, batchSize }));
-        done += n;
-      }
-      for (const part of (await Promise.all(parts)) as EvalPart[]) {
-        correct += part.correct;
-        lossSum += part.lossSum;
-        count += part.count;
-      }
-      options.onProgress?.(count, split.count);
-    }
-    return evalResult({ correct, lossSum, count }, start);
-  }
-
-  /** The run's complete state, as `Trainer.checkpoint()` gives it (the replicas hold identical copies). */
-  async checkpoint(meta?: Record<string, unknown>): Promise<Checkpoint> {
-    this.checkUsable();
-    const checkpoint = (await this.pool.threads[0]!.call({
-      kind: 'checkpoint',
-      ...(meta ? { meta } : {}),
-    })) as Checkpoint;
-    // This thread's step times (what `trainStep` reports), not the replica's.
-    return { ...checkpoint, history: this.log.snapshot() };
-  }
-
-  /** Stops the replica threads. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    void this.pool.stop();
+    return new ParallelTrainer(
+      await DataParallelTrainer.startRestored(checkpoint, { ...options, spawn: workerThreads(options) }),
+    );
   }
 }
