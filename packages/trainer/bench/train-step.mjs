@@ -128,7 +128,7 @@ async function ourSteps({ backend, optimizer, warmup, steps, variants }) {
   return out;
 }
 
-function pytorch(optimizer, threads, steps) {
+function pytorchIn(format, optimizer, threads, steps) {
   const python = '/usr/bin/python3';
   if (!existsSync(python)) return { skipped: `${python} not found` };
   try {
@@ -150,11 +150,24 @@ function pytorch(optimizer, threads, steps) {
       String(steps),
       '--warmup',
       '5',
+      '--memory-format',
+      format,
       ...(optimizer === 'gradsign' ? ['--eval'] : []),
     ],
     { encoding: 'utf8' },
   );
   return JSON.parse(out.trim().split('\n').at(-1));
+}
+
+/**
+ * PyTorch's step in both memory formats; its fastest is the peer (channels_last is 1.6-2x faster on some CPUs).
+ * The slower one is kept as `other` for the table.
+ */
+function pytorch(optimizer, threads, steps) {
+  const runs = ['contiguous', 'channels_last'].map((f) => pytorchIn(f, optimizer, threads, steps));
+  const timed = runs.filter((r) => r.msPerStep !== undefined).sort((a, b) => a.msPerStep - b.msPerStep);
+  if (timed.length === 0) return runs[0];
+  return { ...timed[0], other: timed[1] };
 }
 
 function peakRss() {
@@ -246,10 +259,18 @@ for (const r of rows) {
   );
 }
 for (const [key, t] of Object.entries(torch)) {
-  if (t.skipped) console.log(`| PyTorch | ${key} | skipped: ${t.skipped} | | | |`);
-  else
+  if (t.skipped) {
+    console.log(`| PyTorch | ${key} | skipped: ${t.skipped} | | | |`);
+    continue;
+  }
+  const label = (r) =>
+    `${r.framework}, CPU, ${r.threads} thread${r.threads > 1 ? 's' : ''}, ${r.memoryFormat}`;
+  console.log(
+    `| ${label(t)} (the faster format: the peer) | ${t.optimizer} | ${fmt(t.msPerStep)} | ${t.steps} | ${t.threads > 1 ? '1.00' : '—'} | ${t.threads > 1 ? '—' : '1.00'} |`,
+  );
+  if (t.other)
     console.log(
-      `| ${t.framework}, CPU, ${t.threads} thread${t.threads > 1 ? 's' : ''} | ${t.optimizer} | ${fmt(t.msPerStep)} | ${t.steps} | ${t.threads > 1 ? '1.00' : '—'} | ${t.threads > 1 ? '—' : '1.00'} |`,
+      `| ${label(t.other)} | ${t.other.optimizer} | ${fmt(t.other.msPerStep)} | ${t.other.steps} | | |`,
     );
 }
 const wasmRow = (variant) =>
