@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activeFixes, installTrainingFixes, selectBackend, uninstallTrainingFixes } from '../src/index.js';
 import { GRADSIGN_PACKED4, gradSignPacked4SimdFor } from '../src/kernels/index.js';
-import { quiet, rng } from './helpers.js';
+import { quiet, rng, specialGradients } from './helpers.js';
 
 beforeAll(async () => {
   const s = await selectBackend(['wasm'], { onLog: quiet });
@@ -24,22 +24,6 @@ beforeAll(async () => {
 });
 
 afterAll(() => installTrainingFixes('wasm'));
-
-/** Gradients of mixed signs, with 0, -0, NaN and ±Infinity sprinkled in. */
-function gradients(n: number, seed: number): Float32Array {
-  const r = rng(seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const u = r();
-    out[i] = (r() - 0.5) * 2e-3;
-    if (u > 0.97) out[i] = Number.NaN;
-    else if (u > 0.95) out[i] = 0;
-    else if (u > 0.93) out[i] = -0;
-    else if (u > 0.925) out[i] = Number.POSITIVE_INFINITY;
-    else if (u > 0.92) out[i] = Number.NEGATIVE_INFINITY;
-  }
-  return out;
-}
 
 /** Packed words of random counters in [low, high] (planar, 4 lanes), padding lanes zero. */
 function words(n: number, low: number, high: number, seed: number): Int32Array {
@@ -77,7 +61,7 @@ describe('GradSign packed step, SIMD against the JavaScript kernel', () => {
           const counters = gradSignCounters(timescale, zeroGradient);
           const r = rng(seed);
           const param = Float32Array.from({ length: n }, () => (r() - 0.5) * 4);
-          const grad = gradients(n, seed + 1);
+          const grad = specialGradients(n, seed + 1);
           const packed = words(n, counters.low, counters.high, seed + 2);
           const want = { param: new Float32Array(n), words: new Int32Array(packed.length) };
           gradSignPacked4Step(param, grad, packed, learningRate, want.param, want.words, counters);

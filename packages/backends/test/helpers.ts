@@ -31,6 +31,22 @@ export function rng(seed: number): () => number {
   return () => stream.nextFloat();
 }
 
+/** Optimizer gradients of mixed signs (about 1e-3), with 0, -0, NaN and ±Infinity sprinkled in. */
+export function specialGradients(n: number, seed: number): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = r();
+    out[i] = (r() - 0.5) * 2e-3;
+    if (u > 0.97) out[i] = Number.NaN;
+    else if (u > 0.95) out[i] = 0;
+    else if (u > 0.93) out[i] = -0;
+    else if (u > 0.925) out[i] = Number.POSITIVE_INFINITY;
+    else if (u > 0.92) out[i] = Number.NEGATIVE_INFINITY;
+  }
+  return out;
+}
+
 export function size(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
