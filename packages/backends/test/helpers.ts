@@ -47,6 +47,43 @@ export function specialGradients(n: number, seed: number): Float32Array {
   return out;
 }
 
+/**
+ * The bits of a 97×61 weight after 25 steps of the optimizer `make()` gives, on a fixed least-squares problem,
+ * on the active backend. Expects kernel `kernel` to run in the first step (the weight is large enough for the
+ * optimizers' packed state formats).
+ */
+export async function trainedBits(
+  make: () => tf.Optimizer,
+  kernel: string,
+  seed: number,
+): Promise<Uint32Array> {
+  const r = rng(seed);
+  const w = tf.variable(
+    tf.tensor2d(
+      Float32Array.from({ length: 97 * 61 }, () => r() - 0.5),
+      [97, 61],
+    ),
+  );
+  const x = tf.tensor2d(
+    Float32Array.from({ length: 8 * 97 }, () => r() - 0.5),
+    [8, 97],
+  );
+  const opt = make();
+  const loss = () => tf.mean(tf.square(tf.matMul(x, w))) as tf.Scalar;
+  const first = await tf.profile(() => {
+    opt.minimize(loss);
+  });
+  expect(first.kernelNames).toContain(kernel);
+  for (let step = 1; step < 25; step++)
+    tf.tidy(() => {
+      opt.minimize(loss);
+    });
+  const bits = new Uint32Array(w.dataSync().slice().buffer);
+  opt.dispose();
+  tf.dispose([w, x]);
+  return bits;
+}
+
 export function size(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
