@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activeFixes, installTrainingFixes, selectBackend, uninstallTrainingFixes } from '../src/index.js';
-import { GRADSIGN_PACKED4, gradSignPacked4SimdFor } from '../src/kernels/index.js';
+import { GRADSIGN_PACKED4, gradSignPacked4SimdFor } from '../src/kernels/gradsign-packed4-simd.js';
 import { quiet, rng, specialGradients, trainedBits } from './helpers.js';
 
 beforeAll(async () => {

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activeFixes, installTrainingFixes, selectBackend, uninstallTrainingFixes } from '../src/index.js';
-import { LION_BF16, lionBf16SimdFor } from '../src/kernels/index.js';
+import { LION_BF16, lionBf16SimdFor } from '../src/kernels/lion-bf16-simd.js';
 import { quiet, rng, specialGradients, trainedBits } from './helpers.js';
 
 beforeAll(async () => {

@@ -24,6 +24,7 @@ export {
   fusedLion,
   LION_BF16_KERNEL,
   LION_BLOCKWISE8_KERNEL,
+  type LionArrays,
   type LionBlockwise8Attrs,
   lionBf16Step,
   lionBlockwise8Step,

@@ -26,7 +26,8 @@ export const LION_BF16_KERNEL = 'LionBf16Update';
 
 const f = Math.fround;
 
-type Arrays = readonly (Float32Array | Int32Array)[];
+/** A fused kernel's inputs or outputs: the tensors' memory, float32 or int32. */
+export type LionArrays = readonly (Float32Array | Int32Array)[];
 
 /** The rule's float32 constants, as tfjs makes its scalars. */
 function constants(h: LionHyperparameters) {
@@ -50,8 +51,8 @@ export interface LionBlockwise8Attrs {
 
 /** Lion over whole blocks of block-wise 8-bit momentum (four bytes to a word). */
 export function lionBlockwise8Step(
-  [param, grad, words, absmax]: Arrays,
-  [outParam, outWords, outAbsmax]: Arrays,
+  [param, grad, words, absmax]: LionArrays,
+  [outParam, outWords, outAbsmax]: LionArrays,
   { hyper, blockSize, codec }: LionBlockwise8Attrs,
 ): void {
   const k = constants(hyper);
@@ -87,8 +88,8 @@ export function lionBlockwise8Step(
 
 /** Lion over bf16 momentum, two patterns to a word (planar), rounding to nearest even as `toBf16Bits` does. */
 export function lionBf16Step(
-  [param, grad, words]: Arrays,
-  [outParam, outWords]: Arrays,
+  [param, grad, words]: LionArrays,
+  [outParam, outWords]: LionArrays,
   hyper: LionHyperparameters,
 ) {
   const k = constants(hyper);

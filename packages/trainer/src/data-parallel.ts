@@ -36,9 +36,13 @@ export type SpawnReplica = (index: number, count: number) => ReplicaChannel;
 
 /** The parts of a Web Worker a replica channel uses (the DOM's `Worker`, or anything with the same surface). */
 export interface WebWorkerLike {
+  /** Sends a message to the worker. */
   postMessage(message: unknown): void;
+  /** Listens to the worker's messages. */
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  /** Listens to the worker's uncaught errors, and to messages from it that could not be read. */
   addEventListener(type: 'error' | 'messageerror', listener: (event: { message?: string }) => void): void;
+  /** Stops the worker. */
   terminate(): void;
 }
 

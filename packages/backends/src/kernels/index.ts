@@ -24,8 +24,8 @@ export {
   type InputGradMethod,
 } from './conv2d-grad.js';
 export { setWinogradMaxTile, winogradTile } from './conv3x3-winograd.js';
-export { GRADSIGN_PACKED4, gradSignPacked4SimdFor } from './gradsign-packed4-simd.js';
-export { LION_BF16, lionBf16SimdFor } from './lion-bf16-simd.js';
+export { GRADSIGN_PACKED4 } from './gradsign-packed4-simd.js';
+export { LION_BF16 } from './lion-bf16-simd.js';
 export { maxPoolBackprop, maxPoolGradUsesSimd, setMaxPoolGradSimd } from './maxpool-grad.js';
 export {
   KERNEL_BUILD_PREFERENCES,
