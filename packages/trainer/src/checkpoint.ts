@@ -262,6 +262,11 @@ function readValues(view: DataView, h: TensorHeader): Float32Array | Int32Array 
   return out;
 }
 
+/** A header value as JSON for a message: never throws, whatever a damaged header holds. */
+function shown(value: unknown): string {
+  return JSON.stringify(value) ?? String(value);
+}
+
 /** True when `bytes` starts with the checkpoint magic (it may still be truncated or damaged). */
 export function isCheckpoint(bytes: Uint8Array): boolean {
   return bytes.length >= CHECKPOINT_MAGIC.length && CHECKPOINT_MAGIC.every((b, i) => bytes[i] === b);
@@ -336,7 +341,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source?: string): Checkpoint
   }
   if (typeof header !== 'object' || header === null) corrupt('not an object');
   if (typeof header.config !== 'object' || header.config === null) corrupt('no config');
-  if (!Number.isSafeInteger(header.step) || header.step < 0) corrupt(`bad step ${String(header.step)}`);
+  if (!Number.isSafeInteger(header.step) || header.step < 0) corrupt(`bad step ${shown(header.step)}`);
   if (typeof header.backend !== 'string') corrupt('no backend');
   if (typeof header.dataCursor !== 'object' || header.dataCursor === null) corrupt('no data cursor');
   if (!Number.isInteger(header.rng?.dropout)) corrupt('no dropout RNG state');
@@ -349,10 +354,12 @@ export function decodeCheckpoint(bytes: Uint8Array, source?: string): Checkpoint
         corrupt(`${group} tensor '${name}' has a bad shape`);
       }
       if (h.dtype !== 'float32' && h.dtype !== 'int32')
-        corrupt(`${group} tensor '${name}' has dtype ${h.dtype}`);
-      if (!(h.storeAs in BYTES)) corrupt(`${group} tensor '${name}' is stored as '${h.storeAs}'`);
+        corrupt(`${group} tensor '${name}' has dtype ${shown(h.dtype)}`);
+      if (typeof h.storeAs !== 'string' || !Object.hasOwn(BYTES, h.storeAs))
+        corrupt(`${group} tensor '${name}' is stored as ${shown(h.storeAs)}`);
       const size = h.shape.reduce((a, b) => a * b, 1);
-      if (h.length !== size * BYTES[h.storeAs]) corrupt(`${group} tensor '${name}' has length ${h.length}`);
+      if (h.length !== size * BYTES[h.storeAs])
+        corrupt(`${group} tensor '${name}' has length ${shown(h.length)}`);
       if (!Number.isInteger(h.offset) || h.offset < payloadStart || h.offset + h.length > total - 4) {
         corrupt(`${group} tensor '${name}' lies outside the payload`);
       }
