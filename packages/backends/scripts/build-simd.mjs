@@ -40,6 +40,8 @@ const KERNELS = join(dirname(fileURLToPath(import.meta.url)), '../src/kernels');
  * for kernels that must round every product (no FMA build). */
 const MODULES = [
   { wat: 'bias-leaky-batch-norm.wat', name: 'BIAS_LEAKY_BATCH_NORM' },
+  // bit-identical to optim-core's and optim-lion's JavaScript loops, which round every product: no FMA build
+  { wat: 'blockwise8.wat', name: 'BLOCKWISE8', fma: false },
   { wat: 'conv-filter-grad.wat', name: 'CONV_FILTER_GRAD' },
   { wat: 'conv3x3-winograd.wat', name: 'CONV3X3_WINOGRAD' },
   { wat: 'gradsign-packed4.wat', name: 'GRADSIGN_PACKED4' },

@@ -1,5 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerGradients, stockGradConfig } from './gradients.js';
+import {
+  ADAM_BLOCKWISE8,
+  LION_BLOCKWISE8,
+  wasmAdamBlockwise8Kernel,
+  wasmLionBlockwise8Kernel,
+} from './kernels/blockwise8-simd.js';
 import { setConvFilterGradWinograd } from './kernels/conv-filter-grad-simd.js';
 import {
   conv2DBackpropInputGradConfig,
@@ -17,7 +23,13 @@ import { LION_BF16, wasmLionBf16Kernel } from './kernels/lion-bf16-simd.js';
 import { wasmMaxPoolGradKernel } from './kernels/maxpool-grad.js';
 
 /** The training fixes this package knows. */
-export type FixName = 'conv2d-grad' | 'maxpool-grad' | 'conv2d-winograd' | 'gradsign-simd' | 'lion-simd';
+export type FixName =
+  | 'conv2d-grad'
+  | 'maxpool-grad'
+  | 'conv2d-winograd'
+  | 'gradsign-simd'
+  | 'lion-simd'
+  | 'blockwise8-simd';
 
 /** Description of one training fix: its name, where it applies and what it changes. */
 export interface FixInfo {
@@ -74,6 +86,15 @@ export const FIXES: readonly FixInfo[] = [
     summary:
       "optim-lion's fused Lion step with bf16 momentum as a WebAssembly SIMD kernel instead of its JavaScript loop " +
       'on the wasm heap, bit-identical to it. Installed only where @gradsign/optim-lion has registered that kernel.',
+  },
+  {
+    name: 'blockwise8-simd',
+    defaultBackends: ['wasm'],
+    supportedBackends: ['wasm'],
+    summary:
+      "The fused steps on block-wise 8-bit state (optim-core's Adam, used by Adam8bit, and optim-lion's Lion with " +
+      'int8 momentum) as a WebAssembly kernel with SIMD arithmetic instead of their JavaScript loops on the wasm ' +
+      'heap, bit-identical to them. Replaces each kernel whose package has registered it.',
   },
 ];
 
@@ -230,6 +251,14 @@ export function installTrainingFixes(
       if (backendName !== 'wasm') throw new Error(`lion-simd fix only applies to wasm, not ${backendName}`);
       if (tf.getKernel(LION_BF16, 'wasm') == null) continue;
       replaceWasmKernel(fix, LION_BF16, wasmLionBf16Kernel);
+    } else if (fix === 'blockwise8-simd') {
+      if (backendName !== 'wasm')
+        throw new Error(`blockwise8-simd fix only applies to wasm, not ${backendName}`);
+      const adam = tf.getKernel(ADAM_BLOCKWISE8, 'wasm') != null;
+      const lion = tf.getKernel(LION_BLOCKWISE8, 'wasm') != null;
+      if (adam) replaceWasmKernel(fix, ADAM_BLOCKWISE8, wasmAdamBlockwise8Kernel);
+      if (lion) replaceWasmKernel(fix, LION_BLOCKWISE8, wasmLionBlockwise8Kernel);
+      if (!adam && !lion) continue;
     } else {
       throw new Error(`unknown fix ${String(fix)}`);
     }
@@ -254,6 +283,10 @@ export function uninstallTrainingFixes(backendName: string, fixes?: readonly Fix
     }
     if (fix === 'gradsign-simd' && backendName === 'wasm') restoreWasmKernel(GRADSIGN_PACKED4);
     if (fix === 'lion-simd' && backendName === 'wasm') restoreWasmKernel(LION_BF16);
+    if (fix === 'blockwise8-simd' && backendName === 'wasm') {
+      restoreWasmKernel(ADAM_BLOCKWISE8);
+      restoreWasmKernel(LION_BLOCKWISE8);
+    }
     set?.delete(fix);
   }
   if (backendName === 'wasm' && fixes == null) removeWasmIdentityAlias();
@@ -277,5 +310,7 @@ export function activeFixes(backendName: string): FixName[] {
   if (set?.has('conv2d-winograd') && isWasmKernelFixed(tf.Conv2D)) out.push('conv2d-winograd');
   if (set?.has('gradsign-simd') && isWasmKernelFixed(GRADSIGN_PACKED4)) out.push('gradsign-simd');
   if (set?.has('lion-simd') && isWasmKernelFixed(LION_BF16)) out.push('lion-simd');
+  if (set?.has('blockwise8-simd') && [ADAM_BLOCKWISE8, LION_BLOCKWISE8].some(isWasmKernelFixed))
+    out.push('blockwise8-simd');
   return out;
 }

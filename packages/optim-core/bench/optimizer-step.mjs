@@ -4,7 +4,10 @@
 // of its bandwidth floor: the time, measured in the same run, to copy the bytes the step must read and write.
 // Also measures optimizer-state bytes per parameter from tf.memory().
 //
-//   node bench/optimizer-step.mjs [--quick] [--json FILE]
+//   node bench/optimizer-step.mjs [--quick] [--json FILE] [--backend cpu|wasm] [--only NAME,NAME,...]
+//
+// --backend and --only narrow the run to one backend and to the named contenders (tf.train.adam and adam are
+// always kept, as the ratios' denominators).
 import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -16,6 +19,10 @@ const quick = process.argv.includes('--quick');
 const jsonOut = process.argv.includes('--json')
   ? process.argv[process.argv.indexOf('--json') + 1]
   : undefined;
+const argOf = (flag) =>
+  process.argv.includes(flag) ? process.argv[process.argv.indexOf(flag) + 1] : undefined;
+const backendsToRun = argOf('--backend') ? [argOf('--backend')] : ['cpu', 'wasm'];
+const only = argOf('--only')?.split(',');
 const sizes = quick ? [1_000_000] : [1_000_000, 10_000_000];
 const rounds = quick ? 3 : 9;
 const warmup = quick ? 1 : 2;
@@ -29,15 +36,16 @@ for (const pkg of ['optim-adam8bit', 'optim-lion']) {
     missing.push(pkg);
   }
 }
-// @gradsign/backends' `gradsign-simd` and `lion-simd` fixes run the GradSign and bf16 Lion kernels as WebAssembly
-// SIMD on wasm; without them, those kernels are JavaScript loops on the wasm heap (optim-core's, optim-lion's).
+// @gradsign/backends' `gradsign-simd`, `lion-simd` and `blockwise8-simd` fixes run the GradSign, bf16 Lion and
+// block-wise 8-bit (Adam8bit, int8 Lion) kernels as WebAssembly on wasm; without them, those kernels are JavaScript
+// loops on the wasm heap (optim-core's, optim-lion's).
 let backends = null;
 try {
   backends = await import('../../backends/dist/index.js');
 } catch {
   missing.push('backends (the SIMD optimizer kernels)');
 }
-const SIMD_FIXES = ['gradsign-simd', 'lion-simd'];
+const SIMD_FIXES = ['gradsign-simd', 'lion-simd', 'blockwise8-simd'];
 /** On wasm, installs the SIMD optimizer kernels, except the fix a contender runs `without`. */
 function useSimdKernels(backend, without) {
   if (backend !== 'wasm' || backends == null) return;
@@ -71,6 +79,11 @@ const contenders = {
 };
 if (!missing.includes('optim-adam8bit')) {
   contenders.adam8bit = [16 + 16 / 256, () => createOptimizer('adam8bit', { learningRate: 0.001 })];
+  contenders['adam8bit (JS loop)'] = [
+    16 + 16 / 256,
+    () => createOptimizer('adam8bit', { learningRate: 0.001 }),
+    { without: 'blockwise8-simd' },
+  ];
   contenders['adam8bit (op-composed)'] = [
     16 + 16 / 256,
     () => createOptimizer('adam8bit', { learningRate: 0.001, fused: false }),
@@ -82,12 +95,11 @@ if (!missing.includes('optim-lion')) {
     ['bf16', 'bf16', 16],
   ]) {
     contenders[`lion ${label}`] = [bytes, () => createOptimizer('lion', { learningRate: 1e-4, stateFormat })];
-    if (stateFormat === 'bf16')
-      contenders[`lion ${label} (JS loop)`] = [
-        bytes,
-        () => createOptimizer('lion', { learningRate: 1e-4, stateFormat }),
-        { without: 'lion-simd' },
-      ];
+    contenders[`lion ${label} (JS loop)`] = [
+      bytes,
+      () => createOptimizer('lion', { learningRate: 1e-4, stateFormat }),
+      { without: stateFormat === 'bf16' ? 'lion-simd' : 'blockwise8-simd' },
+    ];
     contenders[`lion ${label} (op-composed)`] = [
       bytes,
       () => createOptimizer('lion', { learningRate: 1e-4, stateFormat, fused: false }),
@@ -122,7 +134,9 @@ async function stateBytesPerParam(make, size) {
 }
 
 const results = [];
-for (const backend of ['cpu', 'wasm']) {
+for (const name of Object.keys(contenders))
+  if (only && !only.includes(name) && name !== 'adam' && name !== 'tf.train.adam') delete contenders[name];
+for (const backend of backendsToRun) {
   await tf.setBackend(backend);
   await tf.ready();
   for (const size of sizes) {
@@ -181,10 +195,10 @@ console.log(
 );
 console.log('typed-array copy), so the copy moves as many bytes as the step must.');
 console.log(
-  "On wasm, gradsign and lion bf16 run @gradsign/backends' WebAssembly SIMD kernels (the gradsign-simd and lion-simd",
+  "On wasm, gradsign, adam8bit and lion run @gradsign/backends' WebAssembly kernels (the gradsign-simd, lion-simd and",
 );
 console.log(
-  'fixes); their (JS loop) rows run the JavaScript loops on the wasm heap, which are also what cpu runs.\n',
+  'blockwise8-simd fixes); their (JS loop) rows run the JavaScript loops on the wasm heap, which are also what cpu runs.\n',
 );
 if (missing.length) console.log(`Not built, so not measured: ${missing.join(', ')}.\n`);
 console.log(

@@ -10,7 +10,9 @@ export { fail, OptimizerError, type OptimizerErrorCode } from './errors.js';
 export {
   ADAM_BLOCKWISE8_KERNEL,
   type AdamBlockwise8Attrs,
+  type AdamConstants,
   adamBlockwise8Step,
+  adamConstants,
   clearPadding,
   fusedAdamBlockwise8,
 } from './kernels/adam-blockwise8.js';
@@ -22,7 +24,12 @@ export {
   registerArrayKernel,
   runArrayKernel,
 } from './kernels/array-kernel.js';
-export { type Blockwise8Codec, blockwise8Codec, planarPositions } from './kernels/blockwise8-codec.js';
+export {
+  type Blockwise8Codec,
+  type Blockwise8CodecForm,
+  blockwise8Codec,
+  planarPositions,
+} from './kernels/blockwise8-codec.js';
 export {
   GRADSIGN_PACKED4_KERNEL,
   gradSignPacked4Step,

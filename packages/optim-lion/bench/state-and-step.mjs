@@ -3,18 +3,21 @@
 //
 //   node bench/state-and-step.mjs [--quick]
 //
-// Lion's fused kernels are JavaScript loops; on wasm the bf16 one runs as SIMD where @gradsign/backends is built.
+// Lion's fused kernels are JavaScript loops; on wasm they run as WebAssembly where @gradsign/backends is built.
 import { Adam } from '@gradsign/optim-core';
 import { Lion } from '@gradsign/optim-lion';
 import { benchStateAndStep } from '@gradsign/optim-testkit/bench';
 
-// On wasm, @gradsign/backends' lion-simd fix runs the bf16 step as WebAssembly SIMD (when backends is built).
+// On wasm, @gradsign/backends' lion-simd and blockwise8-simd fixes run the bf16 and int8 steps as WebAssembly (when
+// backends is built).
 try {
   const { installTrainingFixes } = await import('../../backends/dist/index.js');
-  installTrainingFixes('wasm', { fixes: ['lion-simd'] });
-  console.log("On wasm, lion (bf16) runs @gradsign/backends' SIMD kernel (the lion-simd fix).\n");
+  installTrainingFixes('wasm', { fixes: ['lion-simd', 'blockwise8-simd'] });
+  console.log(
+    "On wasm, lion (bf16) and lion (int8-blockwise) run @gradsign/backends' WebAssembly kernels (the lion-simd and blockwise8-simd fixes).\n",
+  );
 } catch {
-  console.log('@gradsign/backends is not built: lion (bf16) runs its JavaScript loop on wasm.\n');
+  console.log('@gradsign/backends is not built: lion runs its JavaScript loops on wasm.\n');
 }
 
 await benchStateAndStep(

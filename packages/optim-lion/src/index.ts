@@ -26,8 +26,10 @@ export {
   LION_BLOCKWISE8_KERNEL,
   type LionArrays,
   type LionBlockwise8Attrs,
+  type LionConstants,
   lionBf16Step,
   lionBlockwise8Step,
+  lionConstants,
 } from './lion-fused.js';
 
 registerOptimizer(

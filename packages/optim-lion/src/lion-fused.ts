@@ -29,8 +29,8 @@ const f = Math.fround;
 /** A fused kernel's inputs or outputs: the tensors' memory, float32 or int32. */
 export type LionArrays = readonly (Float32Array | Int32Array)[];
 
-/** The rule's float32 constants, as tfjs makes its scalars. */
-function constants(h: LionHyperparameters) {
+/** Lion's float32 constants, as tfjs makes its scalars (`decay` is 1 without weight decay). */
+export function lionConstants(h: LionHyperparameters) {
   return {
     beta1: f(h.beta1),
     oneMinusBeta1: f(1 - h.beta1),
@@ -42,9 +42,12 @@ function constants(h: LionHyperparameters) {
   };
 }
 
-/** What the block-wise 8-bit Lion loop needs besides the arrays: hyperparameters, block size, codec. */
+/** Lion's float32 constants ({@link lionConstants}). */
+export type LionConstants = ReturnType<typeof lionConstants>;
+
+/** What the block-wise 8-bit Lion loop needs besides the arrays: the rule's constants, block size, codec. */
 export interface LionBlockwise8Attrs {
-  readonly hyper: LionHyperparameters;
+  readonly constants: LionConstants;
   readonly blockSize: number;
   readonly codec: Blockwise8Codec;
 }
@@ -53,9 +56,8 @@ export interface LionBlockwise8Attrs {
 export function lionBlockwise8Step(
   [param, grad, words, absmax]: LionArrays,
   [outParam, outWords, outAbsmax]: LionArrays,
-  { hyper, blockSize, codec }: LionBlockwise8Attrs,
+  { constants: k, blockSize, codec }: LionBlockwise8Attrs,
 ): void {
-  const k = constants(hyper);
   const n = param!.length;
   const wordCount = words!.length;
   const bytesIn = bytesOf(words!);
@@ -92,7 +94,7 @@ export function lionBf16Step(
   [outParam, outWords]: LionArrays,
   hyper: LionHyperparameters,
 ) {
-  const k = constants(hyper);
+  const k = lionConstants(hyper);
   const n = param!.length;
   const wordCount = words!.length;
   const halvesIn = new Uint16Array(words!.buffer, words!.byteOffset, 2 * wordCount);
@@ -154,7 +156,11 @@ export function fusedLion(
   if (m instanceof Blockwise8Storage) {
     const codec = blockwise8Codec(m.code);
     if (m.lanes !== 4 || codec === null || !hasKernel(LION_BLOCKWISE8_KERNEL)) return false;
-    const attrs = { hyper, blockSize: m.blockSize, codec } as unknown as tf.NamedAttrMap;
+    const attrs = {
+      constants: lionConstants(hyper),
+      blockSize: m.blockSize,
+      codec,
+    } as unknown as tf.NamedAttrMap;
     const outs = runArrayKernel(
       LION_BLOCKWISE8_KERNEL,
       { param, grad, words: m.words, absmax: m.absmax },

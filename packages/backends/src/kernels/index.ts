@@ -12,6 +12,7 @@ export {
   registerBiasLeakyBatchNorm,
   setBiasLeakyBatchNormSimd,
 } from './bias-leaky-batch-norm.js';
+export { ADAM_BLOCKWISE8, LION_BLOCKWISE8 } from './blockwise8-simd.js';
 export {
   CONV2D_FILTER_GRAD_SIMD,
   CONV2D_FILTER_GRAD_WINOGRAD,

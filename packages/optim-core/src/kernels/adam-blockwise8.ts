@@ -15,36 +15,47 @@ export const ADAM_BLOCKWISE8_KERNEL = 'AdamBlockwise8Update';
 
 const f = Math.fround;
 
-/** What the blockwise 8-bit Adam loop needs besides the arrays: hyperparameters, step number, block size, codecs. */
+/** Adam's float32 constants at one step ({@link adamConstants}). */
+export type AdamConstants = ReturnType<typeof adamConstants>;
+
+/** What the blockwise 8-bit Adam loop needs besides the arrays: the step's constants, block size, codecs. */
 export interface AdamBlockwise8Attrs {
-  readonly hyper: AdamHyperparameters;
-  readonly step: number;
+  readonly constants: AdamConstants;
   readonly blockSize: number;
   readonly mCodec: Blockwise8Codec;
   readonly vCodec: Blockwise8Codec;
+}
+
+/**
+ * Adam's float32 constants at step `step`, as tfjs makes its scalars (Math.fround of the JavaScript values):
+ * `decay` is 1 unless decoupled weight decay applies, `l2` is 0 unless L2 weight decay applies.
+ */
+export function adamConstants(h: AdamHyperparameters, step: number) {
+  return {
+    beta1: f(h.beta1),
+    oneMinusBeta1: f(1 - h.beta1),
+    beta2: f(h.beta2),
+    oneMinusBeta2: f(1 - h.beta2),
+    stepSize: f(h.learningRate / (1 - h.beta1 ** step)),
+    correction2: f(Math.sqrt(1 - h.beta2 ** step)),
+    epsilon: f(h.epsilon),
+    decay: h.weightDecay !== 0 && h.decoupledWeightDecay ? f(1 - h.learningRate * h.weightDecay) : 1,
+    l2: h.weightDecay !== 0 && !h.decoupledWeightDecay ? f(h.weightDecay) : 0,
+  };
 }
 
 /** The Adam step over whole blocks; `outParam` gets the parameter, the other outputs the packed state. */
 export function adamBlockwise8Step(
   [param, grad, mWords, mAbsmax, vWords, vAbsmax]: readonly (Float32Array | Int32Array)[],
   [outParam, outMWords, outMAbsmax, outVWords, outVAbsmax]: readonly (Float32Array | Int32Array)[],
-  { hyper: h, step, blockSize, mCodec, vCodec }: AdamBlockwise8Attrs,
+  { constants, blockSize, mCodec, vCodec }: AdamBlockwise8Attrs,
 ): void {
   const n = param!.length;
   const words = mWords!.length;
   const [mIn, vIn, mOut, vOut] = [mWords!, vWords!, outMWords!, outVWords!].map(bytesOf) as Uint8Array[];
   const mTable = mCodec.decode;
   const vTable = vCodec.decode;
-  // the scalars as tfjs makes them: float32 tensors of the JavaScript values
-  const beta1 = f(h.beta1);
-  const oneMinusBeta1 = f(1 - h.beta1);
-  const beta2 = f(h.beta2);
-  const oneMinusBeta2 = f(1 - h.beta2);
-  const stepSize = f(h.learningRate / (1 - h.beta1 ** step));
-  const correction2 = f(Math.sqrt(1 - h.beta2 ** step));
-  const epsilon = f(h.epsilon);
-  const decay = h.weightDecay !== 0 && h.decoupledWeightDecay ? f(1 - h.learningRate * h.weightDecay) : 1;
-  const l2 = h.weightDecay !== 0 && !h.decoupledWeightDecay ? f(h.weightDecay) : 0;
+  const { beta1, oneMinusBeta1, beta2, oneMinusBeta2, stepSize, correction2, epsilon, decay, l2 } = constants;
   const positions = new Int32Array(blockSize);
   const mBlock = new Float32Array(blockSize);
   const vBlock = new Float32Array(blockSize);
@@ -120,7 +131,12 @@ export function fusedAdamBlockwise8(
   const mCodec = blockwise8Codec(m.code);
   const vCodec = blockwise8Codec(v.code);
   if (mCodec === null || vCodec === null) return false;
-  const attrs: AdamBlockwise8Attrs = { hyper, step, blockSize: m.blockSize, mCodec, vCodec };
+  const attrs: AdamBlockwise8Attrs = {
+    constants: adamConstants(hyper, step),
+    blockSize: m.blockSize,
+    mCodec,
+    vCodec,
+  };
   const outs = runArrayKernel(
     ADAM_BLOCKWISE8_KERNEL,
     { param, grad, mWords: m.words, mAbsmax: m.absmax, vWords: v.words, vAbsmax: v.absmax },

@@ -24,7 +24,24 @@ export interface Blockwise8Codec {
     positions: Int32Array,
     out: Uint8Array,
   ): void;
+  /**
+   * The code as plain data, for kernels in other languages: `linear` (byte = floor(x · levels + 0.5) mod 256), or
+   * `lookup` (byte = (number of `midpoints` below x − `offset`) mod 256). For a lookup code, `buckets[key]` narrows
+   * that count for every x whose float32 pattern has `key` as its top 16 bits: it lies in [lo, lo + span], with
+   * lo = buckets[key] & 255 and span = buckets[key] >> 8 (NaN buckets span everything).
+   */
+  readonly form: Blockwise8CodecForm;
 }
+
+/** {@link Blockwise8Codec.form}. */
+export type Blockwise8CodecForm =
+  | { readonly kind: 'linear'; readonly levels: number }
+  | {
+      readonly kind: 'lookup';
+      readonly midpoints: Float32Array;
+      readonly offset: number;
+      readonly buckets: Uint16Array;
+    };
 
 const codecs = new WeakMap<BlockwiseCode, Blockwise8Codec | null>();
 
@@ -54,6 +71,7 @@ function makeCodec(code: BlockwiseCode): Blockwise8Codec | null {
     // tfjs: cast(floor(x · levels + 0.5)), each a float32 operation
     return {
       decode,
+      form: { kind: 'linear', levels },
       encode: (x) => Math.floor(f(f(x * levels) + 0.5)) & 255,
       encodeBlock(values, _bits, count, divisor, positions, out) {
         for (let k = 0; k < count; k++)
@@ -73,7 +91,7 @@ function makeCodec(code: BlockwiseCode): Blockwise8Codec | null {
 function lookupEncoder(
   midpoints: Float32Array,
   offset: number,
-): Pick<Blockwise8Codec, 'encode' | 'encodeBlock'> {
+): Pick<Blockwise8Codec, 'encode' | 'encodeBlock' | 'form'> {
   const n = midpoints.length;
   const lo = new Uint16Array(65536);
   const hi = new Uint16Array(65536);
@@ -96,7 +114,10 @@ function lookupEncoder(
     lo[key] = nan ? 0 : lowerBound(Math.min(a, b), 0, n);
     hi[key] = nan ? n : lowerBound(Math.max(a, b), 0, n);
   }
+  const buckets = new Uint16Array(65536);
+  for (let key = 0; key < 65536; key++) buckets[key] = lo[key]! | ((hi[key]! - lo[key]!) << 8);
   return {
+    form: { kind: 'lookup', midpoints, offset, buckets },
     encode(x) {
       scratch[0] = x;
       const key = scratchBits[0]! >>> 16;

@@ -1,0 +1,414 @@
+;; Optimizer steps on block-wise 8-bit state (optim-core's `AdamBlockwise8Update`, used by Adam8bit, and
+;; optim-lion's `LionBlockwise8Update`, Lion's int8 momentum), as WebAssembly, run in place on the tfjs wasm
+;; backend's memory (imported). All pointers are byte offsets. Each computes exactly what the JavaScript kernel it
+;; replaces computes (`adamBlockwise8Step`, `lionBlockwise8Step`, kept as the fallbacks), in float32, one block of
+;; `blockSize` elements at a time:
+;;
+;;   A  decode   the block's bytes (planar: element i is byte i div words of word i mod words) through the code's
+;;               table, times the block's absmax, into scratch                 (SIMD, table lookups lane by lane)
+;;   B  rule     the optimizer's rule over the parameter, the gradient and the decoded state; the new state goes
+;;               back to scratch, with its absolute maximum                                      (SIMD)
+;;   C  divide   the new state by that maximum (by 1 when it is 0 or NaN), and
+;;   D  encode   each to its byte: a linear code rounds x · levels; a lookup code counts the midpoints below x,
+;;               starting from the bucket of x's top 16 bits (which holds at most one midpoint for the dynamic maps:
+;;               then one comparison of low bits; else a binary search over the bucket)   (SIMD, bucket lookups lane
+;;               by lane)
+;;
+;; Every product, quotient and sum is one float32 operation, as the JavaScript loops' Math.fround, so results are
+;; bit-identical; a NaN absmax is stored as the canonical 0x7fc00000. Bytes past the last element are zeroed. To
+;; round every product the module has no FMA build (build-simd.mjs lists it with `fma: false`).
+;;
+;; A codec is an image on the heap (blockwise8-simd.ts writes it):
+;;   0: i32 kind (0 linear, 1 lookup)   4: f32 levels   8: i32 offset (subtracted from a lookup count)
+;;   16: f32[256] decode table   1040: f32[257] midpoints, +Infinity past the last
+;;   2080: u32[65536] buckets by x's top 16 bits: lo | span << 8 | (low 16 bits of midpoint lo where span is 1) << 16
+;;
+;; Regenerate generated/blockwise8-wasm.ts after editing: `node scripts/build-simd.mjs`.
+(module
+  (import "env" "memory" (memory 1))
+
+  ;; A: values[k] = decode[byte of element start + k] · scale, for k < count. Four elements at once where they
+  ;; share a lane: their bytes are byte `lane` of four consecutive words.
+  (func $decode (param $bytes i32) (param $start i32) (param $count i32) (param $words i32) (param $codec i32)
+    (param $scale f32) (param $values i32)
+    (local $lane i32) (local $word i32) (local $k i32) (local $idx v128) (local $d v128)
+    (local.set $lane (i32.div_u (local.get $start) (local.get $words)))
+    (local.set $word (i32.sub (local.get $start) (i32.mul (local.get $lane) (local.get $words))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $k) (local.get $count)))
+        (if (i32.and
+              (i32.le_u (i32.add (local.get $k) (i32.const 4)) (local.get $count))
+              (i32.le_u (i32.add (local.get $word) (i32.const 4)) (local.get $words)))
+          (then
+            ;; byte offsets into the table of the four codes
+            (local.set $idx
+              (i32x4.shl
+                (v128.and
+                  (i32x4.shr_u (v128.load (i32.add (local.get $bytes) (i32.shl (local.get $word) (i32.const 2))))
+                    (i32.shl (local.get $lane) (i32.const 3)))
+                  (v128.const i32x4 0xff 0xff 0xff 0xff))
+                (i32.const 2)))
+            (local.set $d (f32x4.replace_lane 0 (local.get $d) (f32.load offset=16 (i32.add (local.get $codec) (i32x4.extract_lane 0 (local.get $idx))))))
+            (local.set $d (f32x4.replace_lane 1 (local.get $d) (f32.load offset=16 (i32.add (local.get $codec) (i32x4.extract_lane 1 (local.get $idx))))))
+            (local.set $d (f32x4.replace_lane 2 (local.get $d) (f32.load offset=16 (i32.add (local.get $codec) (i32x4.extract_lane 2 (local.get $idx))))))
+            (local.set $d (f32x4.replace_lane 3 (local.get $d) (f32.load offset=16 (i32.add (local.get $codec) (i32x4.extract_lane 3 (local.get $idx))))))
+            (v128.store (i32.add (local.get $values) (i32.shl (local.get $k) (i32.const 2)))
+              (f32x4.mul (local.get $d) (f32x4.splat (local.get $scale))))
+            (local.set $k (i32.add (local.get $k) (i32.const 4)))
+            (local.set $word (i32.add (local.get $word) (i32.const 4))))
+          (else
+            (f32.store (i32.add (local.get $values) (i32.shl (local.get $k) (i32.const 2)))
+              (f32.mul
+                (f32.load offset=16
+                  (i32.add (local.get $codec)
+                    (i32.shl
+                      (i32.load8_u
+                        (i32.add (local.get $bytes)
+                          (i32.add (i32.shl (local.get $word) (i32.const 2)) (local.get $lane))))
+                      (i32.const 2))))
+                (local.get $scale)))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (local.set $word (i32.add (local.get $word) (i32.const 1)))))
+        (if (i32.eq (local.get $word) (local.get $words))
+          (then
+            (local.set $word (i32.const 0))
+            (local.set $lane (i32.add (local.get $lane) (i32.const 1)))))
+        (br $next))))
+
+  ;; zeroes the bytes past the last element (element e ≥ n of 4 · words), as the JavaScript loops leave them
+  (func $clearPadding (param $bytes i32) (param $n i32) (param $words i32)
+    (local $e i32) (local $lane i32)
+    (local.set $e (local.get $n))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $e) (i32.shl (local.get $words) (i32.const 2))))
+        (local.set $lane (i32.div_u (local.get $e) (local.get $words)))
+        (i32.store8
+          (i32.add (local.get $bytes)
+            (i32.add
+              (i32.shl (i32.sub (local.get $e) (i32.mul (local.get $lane) (local.get $words))) (i32.const 2))
+              (local.get $lane)))
+          (i32.const 0))
+        (local.set $e (i32.add (local.get $e) (i32.const 1)))
+        (br $next))))
+
+  ;; the block's absmax from the lanes of the running maxima: NaN (canonical) if any value was NaN
+  (func $absmax (param $max4 v128) (param $max f32) (result f32)
+    (local.set $max (f32.max (local.get $max) (f32x4.extract_lane 0 (local.get $max4))))
+    (local.set $max (f32.max (local.get $max) (f32x4.extract_lane 1 (local.get $max4))))
+    (local.set $max (f32.max (local.get $max) (f32x4.extract_lane 2 (local.get $max4))))
+    (local.set $max (f32.max (local.get $max) (f32x4.extract_lane 3 (local.get $max4))))
+    (if (result f32) (f32.ne (local.get $max) (local.get $max))
+      (then (f32.reinterpret_i32 (i32.const 0x7fc00000)))
+      (else (local.get $max))))
+
+  ;; C and D: the byte of element start + k = encode(values[k] / divisor), for k < count. Four elements at once
+  ;; where they share a lane (their bytes are merged into byte `lane` of four consecutive words), and for a lookup
+  ;; code where each of their buckets holds at most one midpoint; else one at a time.
+  (func $encode (param $values i32) (param $count i32) (param $divisor f32) (param $codec i32) (param $bytes i32)
+    (param $start i32) (param $words i32)
+    (local $k i32) (local $at i32) (local $lane i32) (local $word i32) (local $x f32) (local $y f32)
+    (local $levels f32) (local $offset i32) (local $lookup i32) (local $e i32) (local $lo i32) (local $hi i32)
+    (local $mid i32) (local $x4 v128) (local $q v128) (local $e4 v128) (local $m0 v128) (local $m1 v128)
+    (local $simd i32)
+    (local.set $lane (i32.div_u (local.get $start) (local.get $words)))
+    (local.set $word (i32.sub (local.get $start) (i32.mul (local.get $lane) (local.get $words))))
+    (local.set $lookup (i32.load (local.get $codec)))
+    (local.set $levels (f32.load offset=4 (local.get $codec)))
+    (local.set $offset (i32.load offset=8 (local.get $codec)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $k) (local.get $count)))
+        (local.set $simd
+          (i32.and
+            (i32.le_u (i32.add (local.get $k) (i32.const 4)) (local.get $count))
+            (i32.le_u (i32.add (local.get $word) (i32.const 4)) (local.get $words))))
+        (if (local.get $simd)
+          (then
+            (local.set $x4
+              (f32x4.div (v128.load (i32.add (local.get $values) (i32.shl (local.get $k) (i32.const 2))))
+                (f32x4.splat (local.get $divisor))))
+            (if (local.get $lookup)
+              (then
+                ;; each bucket's entry: lo | span << 8 | (the low 16 bits of midpoint lo) << 16
+                (local.set $q
+                  (i32x4.shl (i32x4.shr_u (local.get $x4) (i32.const 16)) (i32.const 2)))
+                (local.set $e4 (i32x4.replace_lane 0 (local.get $e4) (i32.load offset=2080 (i32.add (local.get $codec) (i32x4.extract_lane 0 (local.get $q))))))
+                (local.set $e4 (i32x4.replace_lane 1 (local.get $e4) (i32.load offset=2080 (i32.add (local.get $codec) (i32x4.extract_lane 1 (local.get $q))))))
+                (local.set $e4 (i32x4.replace_lane 2 (local.get $e4) (i32.load offset=2080 (i32.add (local.get $codec) (i32x4.extract_lane 2 (local.get $q))))))
+                (local.set $e4 (i32x4.replace_lane 3 (local.get $e4) (i32.load offset=2080 (i32.add (local.get $codec) (i32x4.extract_lane 3 (local.get $q))))))
+                (local.set $simd
+                  (i32x4.all_true
+                    (i32x4.le_u (v128.and (local.get $e4) (v128.const i32x4 0xff00 0xff00 0xff00 0xff00))
+                      (v128.const i32x4 0x100 0x100 0x100 0x100))))
+                (if (local.get $simd)
+                  (then
+                    ;; In a bucket of span 1, midpoint lo shares x's top 16 bits, so midpoint lo < x compares
+                    ;; their low 16 bits: as unsigned numbers where x ≥ +0, reversed where x ≤ −0.
+                    (local.set $m0 (i32x4.shr_u (local.get $e4) (i32.const 16)))
+                    (local.set $m1 (v128.and (local.get $x4) (v128.const i32x4 0xffff 0xffff 0xffff 0xffff)))
+                    (local.set $q
+                      (i32x4.sub
+                        (i32x4.sub (v128.and (local.get $e4) (v128.const i32x4 0xff 0xff 0xff 0xff))
+                          (v128.and
+                            (v128.bitselect
+                              (i32x4.gt_u (local.get $m0) (local.get $m1))
+                              (i32x4.lt_u (local.get $m0) (local.get $m1))
+                              (i32x4.shr_s (local.get $x4) (i32.const 31)))
+                            (i32x4.eq (v128.and (local.get $e4) (v128.const i32x4 0xff00 0xff00 0xff00 0xff00))
+                              (v128.const i32x4 0x100 0x100 0x100 0x100))))
+                        (i32x4.splat (local.get $offset)))))))
+              (else
+                ;; linear: floor(x · levels + 0.5), 0 where JavaScript's ToInt32 gives a multiple of 256
+                (local.set $x4
+                  (f32x4.floor
+                    (f32x4.add (f32x4.mul (local.get $x4) (f32x4.splat (local.get $levels)))
+                      (v128.const f32x4 0.5 0.5 0.5 0.5))))
+                (local.set $q
+                  (v128.and (i32x4.trunc_sat_f32x4_s (local.get $x4))
+                    (f32x4.lt (f32x4.abs (local.get $x4)) (v128.const f32x4 2147483648 2147483648 2147483648 2147483648))))))))
+        (if (local.get $simd)
+          (then
+            ;; merge the four bytes into byte `lane` of words word … word + 3
+            (local.set $at (i32.add (local.get $bytes) (i32.shl (local.get $word) (i32.const 2))))
+            (v128.store (local.get $at)
+              (v128.or
+                (v128.andnot (v128.load (local.get $at))
+                  (i32x4.shl (v128.const i32x4 0xff 0xff 0xff 0xff) (i32.shl (local.get $lane) (i32.const 3))))
+                (i32x4.shl (v128.and (local.get $q) (v128.const i32x4 0xff 0xff 0xff 0xff))
+                  (i32.shl (local.get $lane) (i32.const 3)))))
+            (local.set $k (i32.add (local.get $k) (i32.const 4)))
+            (local.set $word (i32.add (local.get $word) (i32.const 4))))
+          (else
+            (local.set $x
+              (f32.div (f32.load (i32.add (local.get $values) (i32.shl (local.get $k) (i32.const 2))))
+                (local.get $divisor)))
+            (i32.store8
+              (i32.add (local.get $bytes) (i32.add (i32.shl (local.get $word) (i32.const 2)) (local.get $lane)))
+              (if (result i32) (local.get $lookup)
+                (then
+                  ;; the number of midpoints below x, minus the offset
+                  (local.set $e
+                    (i32.load offset=2080
+                      (i32.add (local.get $codec)
+                        (i32.shl (i32.shr_u (i32.reinterpret_f32 (local.get $x)) (i32.const 16)) (i32.const 2)))))
+                  (local.set $lo (i32.and (local.get $e) (i32.const 255)))
+                  (local.set $hi
+                    (i32.add (local.get $lo) (i32.and (i32.shr_u (local.get $e) (i32.const 8)) (i32.const 255))))
+                  (block $found
+                    (loop $search
+                      (br_if $found (i32.ge_u (local.get $lo) (local.get $hi)))
+                      (local.set $mid (i32.shr_u (i32.add (local.get $lo) (local.get $hi)) (i32.const 1)))
+                      (if (f32.lt
+                            (f32.load offset=1040
+                              (i32.add (local.get $codec) (i32.shl (local.get $mid) (i32.const 2))))
+                            (local.get $x))
+                        (then (local.set $lo (i32.add (local.get $mid) (i32.const 1))))
+                        (else (local.set $hi (local.get $mid))))
+                      (br $search)))
+                  (i32.sub (local.get $hi) (local.get $offset)))
+                (else
+                  ;; linear: as above
+                  (local.set $y
+                    (f32.floor (f32.add (f32.mul (local.get $x) (local.get $levels)) (f32.const 0.5))))
+                  (if (result i32) (f32.lt (f32.abs (local.get $y)) (f32.const 2147483648))
+                    (then (i32.trunc_f32_s (local.get $y)))
+                    (else (i32.const 0))))))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (local.set $word (i32.add (local.get $word) (i32.const 1)))))
+        (if (i32.eq (local.get $word) (local.get $words))
+          (then
+            (local.set $word (i32.const 0))
+            (local.set $lane (i32.add (local.get $lane) (i32.const 1)))))
+        (br $next))))
+
+  ;; Adam (adamRule after optim-core's op order): p' = p − (m / (√v / correction2 + ε)) · stepSize, with
+  ;; decoupled decay (p · decay first) or L2 (g + p · l2) where asked. `scratch` holds 2 · blockSize floats.
+  (func (export "adamBlockwise8")
+    (param $param i32) (param $grad i32) (param $mIn i32) (param $mAbsmax i32) (param $vIn i32) (param $vAbsmax i32)
+    (param $outParam i32) (param $mOut i32) (param $outMAbsmax i32) (param $vOut i32) (param $outVAbsmax i32)
+    (param $n i32) (param $words i32) (param $blockSize i32) (param $scratch i32) (param $mCodec i32) (param $vCodec i32)
+    (param $beta1 f32) (param $oneMinusBeta1 f32) (param $beta2 f32) (param $oneMinusBeta2 f32) (param $stepSize f32)
+    (param $correction2 f32) (param $epsilon f32) (param $decays i32) (param $decay f32) (param $l2s i32) (param $l2 f32)
+    (local $b i32) (local $start i32) (local $count i32) (local $k i32) (local $ms i32) (local $vs i32)
+    (local $pa i32) (local $sa i32)
+    (local $p v128) (local $g v128) (local $m v128) (local $v v128) (local $mMax4 v128) (local $vMax4 v128)
+    (local $ps f32) (local $gs f32) (local $mf f32) (local $vf f32) (local $mMax f32) (local $vMax f32)
+    (local.set $ms (local.get $scratch))
+    (local.set $vs (i32.add (local.get $scratch) (i32.shl (local.get $blockSize) (i32.const 2))))
+    (block $blocksDone
+      (loop $blocks
+        (br_if $blocksDone (i32.ge_u (local.get $start) (local.get $n)))
+        (local.set $count (i32.sub (local.get $n) (local.get $start)))
+        (if (i32.gt_u (local.get $count) (local.get $blockSize)) (then (local.set $count (local.get $blockSize))))
+        (call $decode (local.get $mIn) (local.get $start) (local.get $count) (local.get $words) (local.get $mCodec)
+          (f32.load (i32.add (local.get $mAbsmax) (i32.shl (local.get $b) (i32.const 2)))) (local.get $ms))
+        (call $decode (local.get $vIn) (local.get $start) (local.get $count) (local.get $words) (local.get $vCodec)
+          (f32.load (i32.add (local.get $vAbsmax) (i32.shl (local.get $b) (i32.const 2)))) (local.get $vs))
+        (local.set $mMax4 (v128.const i32x4 0 0 0 0))
+        (local.set $vMax4 (v128.const i32x4 0 0 0 0))
+        (local.set $mMax (f32.const 0))
+        (local.set $vMax (f32.const 0))
+        (local.set $k (i32.const 0))
+        (block $done4
+          (loop $rule4
+            (br_if $done4 (i32.gt_u (i32.add (local.get $k) (i32.const 4)) (local.get $count)))
+            (local.set $pa (i32.shl (i32.add (local.get $start) (local.get $k)) (i32.const 2)))
+            (local.set $sa (i32.shl (local.get $k) (i32.const 2)))
+            (local.set $p (v128.load (i32.add (local.get $param) (local.get $pa))))
+            (local.set $g (v128.load (i32.add (local.get $grad) (local.get $pa))))
+            (if (local.get $decays) (then (local.set $p (f32x4.mul (local.get $p) (f32x4.splat (local.get $decay))))))
+            (if (local.get $l2s)
+              (then (local.set $g (f32x4.add (local.get $g) (f32x4.mul (local.get $p) (f32x4.splat (local.get $l2)))))))
+            (local.set $m
+              (f32x4.add
+                (f32x4.mul (v128.load (i32.add (local.get $ms) (local.get $sa))) (f32x4.splat (local.get $beta1)))
+                (f32x4.mul (local.get $g) (f32x4.splat (local.get $oneMinusBeta1)))))
+            (local.set $v
+              (f32x4.add
+                (f32x4.mul (v128.load (i32.add (local.get $vs) (local.get $sa))) (f32x4.splat (local.get $beta2)))
+                (f32x4.mul (f32x4.mul (local.get $g) (local.get $g)) (f32x4.splat (local.get $oneMinusBeta2)))))
+            (v128.store (i32.add (local.get $outParam) (local.get $pa))
+              (f32x4.sub (local.get $p)
+                (f32x4.mul
+                  (f32x4.div (local.get $m)
+                    (f32x4.add
+                      (f32x4.div (f32x4.sqrt (local.get $v)) (f32x4.splat (local.get $correction2)))
+                      (f32x4.splat (local.get $epsilon))))
+                  (f32x4.splat (local.get $stepSize)))))
+            (v128.store (i32.add (local.get $ms) (local.get $sa)) (local.get $m))
+            (v128.store (i32.add (local.get $vs) (local.get $sa)) (local.get $v))
+            (local.set $mMax4 (f32x4.max (local.get $mMax4) (f32x4.abs (local.get $m))))
+            (local.set $vMax4 (f32x4.max (local.get $vMax4) (f32x4.abs (local.get $v))))
+            (local.set $k (i32.add (local.get $k) (i32.const 4)))
+            (br $rule4)))
+        (block $done1
+          (loop $rule1
+            (br_if $done1 (i32.ge_u (local.get $k) (local.get $count)))
+            (local.set $pa (i32.shl (i32.add (local.get $start) (local.get $k)) (i32.const 2)))
+            (local.set $sa (i32.shl (local.get $k) (i32.const 2)))
+            (local.set $ps (f32.load (i32.add (local.get $param) (local.get $pa))))
+            (local.set $gs (f32.load (i32.add (local.get $grad) (local.get $pa))))
+            (if (local.get $decays) (then (local.set $ps (f32.mul (local.get $ps) (local.get $decay)))))
+            (if (local.get $l2s)
+              (then (local.set $gs (f32.add (local.get $gs) (f32.mul (local.get $ps) (local.get $l2))))))
+            (local.set $mf
+              (f32.add
+                (f32.mul (f32.load (i32.add (local.get $ms) (local.get $sa))) (local.get $beta1))
+                (f32.mul (local.get $gs) (local.get $oneMinusBeta1))))
+            (local.set $vf
+              (f32.add
+                (f32.mul (f32.load (i32.add (local.get $vs) (local.get $sa))) (local.get $beta2))
+                (f32.mul (f32.mul (local.get $gs) (local.get $gs)) (local.get $oneMinusBeta2))))
+            (f32.store (i32.add (local.get $outParam) (local.get $pa))
+              (f32.sub (local.get $ps)
+                (f32.mul
+                  (f32.div (local.get $mf)
+                    (f32.add (f32.div (f32.sqrt (local.get $vf)) (local.get $correction2)) (local.get $epsilon)))
+                  (local.get $stepSize))))
+            (f32.store (i32.add (local.get $ms) (local.get $sa)) (local.get $mf))
+            (f32.store (i32.add (local.get $vs) (local.get $sa)) (local.get $vf))
+            (local.set $mMax (f32.max (local.get $mMax) (f32.abs (local.get $mf))))
+            (local.set $vMax (f32.max (local.get $vMax) (f32.abs (local.get $vf))))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $rule1)))
+        (local.set $mMax (call $absmax (local.get $mMax4) (local.get $mMax)))
+        (local.set $vMax (call $absmax (local.get $vMax4) (local.get $vMax)))
+        (f32.store (i32.add (local.get $outMAbsmax) (i32.shl (local.get $b) (i32.const 2))) (local.get $mMax))
+        (f32.store (i32.add (local.get $outVAbsmax) (i32.shl (local.get $b) (i32.const 2))) (local.get $vMax))
+        (call $encode (local.get $ms) (local.get $count)
+          (if (result f32) (f32.gt (local.get $mMax) (f32.const 0)) (then (local.get $mMax)) (else (f32.const 1)))
+          (local.get $mCodec) (local.get $mOut) (local.get $start) (local.get $words))
+        (call $encode (local.get $vs) (local.get $count)
+          (if (result f32) (f32.gt (local.get $vMax) (f32.const 0)) (then (local.get $vMax)) (else (f32.const 1)))
+          (local.get $vCodec) (local.get $vOut) (local.get $start) (local.get $words))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (local.set $start (i32.add (local.get $start) (local.get $count)))
+        (br $blocks)))
+    (call $clearPadding (local.get $mOut) (local.get $n) (local.get $words))
+    (call $clearPadding (local.get $vOut) (local.get $n) (local.get $words)))
+
+  ;; Lion: c = m · β1 + g · (1 − β1); p' = (decays ? p · decay : p) − sign(c) · lr (sign(NaN) = 0);
+  ;; m' = m · β2 + g · (1 − β2). `scratch` holds blockSize floats.
+  (func (export "lionBlockwise8")
+    (param $param i32) (param $grad i32) (param $wIn i32) (param $absmax i32) (param $outParam i32) (param $wOut i32)
+    (param $outAbsmax i32) (param $n i32) (param $words i32) (param $blockSize i32) (param $scratch i32) (param $codec i32)
+    (param $beta1 f32) (param $oneMinusBeta1 f32) (param $beta2 f32) (param $oneMinusBeta2 f32) (param $lr f32)
+    (param $decays i32) (param $decay f32)
+    (local $b i32) (local $start i32) (local $count i32) (local $k i32) (local $pa i32) (local $sa i32)
+    (local $p v128) (local $g v128) (local $m v128) (local $c v128) (local $next v128) (local $max4 v128)
+    (local $ps f32) (local $gs f32) (local $mf f32) (local $cf f32) (local $nf f32) (local $max f32)
+    (block $blocksDone
+      (loop $blocks
+        (br_if $blocksDone (i32.ge_u (local.get $start) (local.get $n)))
+        (local.set $count (i32.sub (local.get $n) (local.get $start)))
+        (if (i32.gt_u (local.get $count) (local.get $blockSize)) (then (local.set $count (local.get $blockSize))))
+        (call $decode (local.get $wIn) (local.get $start) (local.get $count) (local.get $words) (local.get $codec)
+          (f32.load (i32.add (local.get $absmax) (i32.shl (local.get $b) (i32.const 2)))) (local.get $scratch))
+        (local.set $max4 (v128.const i32x4 0 0 0 0))
+        (local.set $max (f32.const 0))
+        (local.set $k (i32.const 0))
+        (block $done4
+          (loop $rule4
+            (br_if $done4 (i32.gt_u (i32.add (local.get $k) (i32.const 4)) (local.get $count)))
+            (local.set $pa (i32.shl (i32.add (local.get $start) (local.get $k)) (i32.const 2)))
+            (local.set $sa (i32.add (local.get $scratch) (i32.shl (local.get $k) (i32.const 2))))
+            (local.set $m (v128.load (local.get $sa)))
+            (local.set $g (v128.load (i32.add (local.get $grad) (local.get $pa))))
+            (local.set $c
+              (f32x4.add (f32x4.mul (local.get $m) (f32x4.splat (local.get $beta1)))
+                (f32x4.mul (local.get $g) (f32x4.splat (local.get $oneMinusBeta1)))))
+            (local.set $p (v128.load (i32.add (local.get $param) (local.get $pa))))
+            (if (local.get $decays) (then (local.set $p (f32x4.mul (local.get $p) (f32x4.splat (local.get $decay))))))
+            (v128.store (i32.add (local.get $outParam) (local.get $pa))
+              (f32x4.sub (local.get $p)
+                (f32x4.mul
+                  (v128.or
+                    (v128.and (f32x4.gt (local.get $c) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1))
+                    (v128.and (f32x4.lt (local.get $c) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 -1 -1 -1 -1)))
+                  (f32x4.splat (local.get $lr)))))
+            (local.set $next
+              (f32x4.add (f32x4.mul (local.get $m) (f32x4.splat (local.get $beta2)))
+                (f32x4.mul (local.get $g) (f32x4.splat (local.get $oneMinusBeta2)))))
+            (v128.store (local.get $sa) (local.get $next))
+            (local.set $max4 (f32x4.max (local.get $max4) (f32x4.abs (local.get $next))))
+            (local.set $k (i32.add (local.get $k) (i32.const 4)))
+            (br $rule4)))
+        (block $done1
+          (loop $rule1
+            (br_if $done1 (i32.ge_u (local.get $k) (local.get $count)))
+            (local.set $pa (i32.shl (i32.add (local.get $start) (local.get $k)) (i32.const 2)))
+            (local.set $sa (i32.add (local.get $scratch) (i32.shl (local.get $k) (i32.const 2))))
+            (local.set $mf (f32.load (local.get $sa)))
+            (local.set $gs (f32.load (i32.add (local.get $grad) (local.get $pa))))
+            (local.set $cf
+              (f32.add (f32.mul (local.get $mf) (local.get $beta1)) (f32.mul (local.get $gs) (local.get $oneMinusBeta1))))
+            (local.set $ps (f32.load (i32.add (local.get $param) (local.get $pa))))
+            (if (local.get $decays) (then (local.set $ps (f32.mul (local.get $ps) (local.get $decay)))))
+            (f32.store (i32.add (local.get $outParam) (local.get $pa))
+              (f32.sub (local.get $ps)
+                (f32.mul
+                  (if (result f32) (f32.lt (local.get $cf) (f32.const 0))
+                    (then (f32.const -1))
+                    (else
+                      (if (result f32) (f32.gt (local.get $cf) (f32.const 0))
+                        (then (f32.const 1))
+                        (else (f32.const 0)))))
+                  (local.get $lr))))
+            (local.set $nf
+              (f32.add (f32.mul (local.get $mf) (local.get $beta2)) (f32.mul (local.get $gs) (local.get $oneMinusBeta2))))
+            (f32.store (local.get $sa) (local.get $nf))
+            (local.set $max (f32.max (local.get $max) (f32.abs (local.get $nf))))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $rule1)))
+        (local.set $max (call $absmax (local.get $max4) (local.get $max)))
+        (f32.store (i32.add (local.get $outAbsmax) (i32.shl (local.get $b) (i32.const 2))) (local.get $max))
+        (call $encode (local.get $scratch) (local.get $count)
+          (if (result f32) (f32.gt (local.get $max) (f32.const 0)) (then (local.get $max)) (else (f32.const 1)))
+          (local.get $codec) (local.get $wOut) (local.get $start) (local.get $words))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (local.set $start (i32.add (local.get $start) (local.get $count)))
+        (br $blocks)))
+    (call $clearPadding (local.get $wOut) (local.get $n) (local.get $words)))
+)
