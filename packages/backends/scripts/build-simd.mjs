@@ -39,6 +39,8 @@ const KERNELS = join(dirname(fileURLToPath(import.meta.url)), '../src/kernels');
 /** Each kernel's WAT source in src/kernels, the prefix of its constants in generated/<wat name>-wasm.ts, and `fma: false`
  * for kernels that must round every product (no FMA build). */
 const MODULES = [
+  // bit-identical to optim-core's JavaScript loop, which rounds every product: no FMA build
+  { wat: 'adam-float32.wat', name: 'ADAM_FLOAT32', fma: false },
   { wat: 'bias-leaky-batch-norm.wat', name: 'BIAS_LEAKY_BATCH_NORM' },
   // bit-identical to optim-core's and optim-lion's JavaScript loops, which round every product: no FMA build
   { wat: 'blockwise8.wat', name: 'BLOCKWISE8', fma: false },

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerGradients, stockGradConfig } from './gradients.js';
+import { ADAM_FLOAT32, wasmAdamFloat32Kernel } from './kernels/adam-float32-simd.js';
 import {
   ADAM_BLOCKWISE8,
   LION_BLOCKWISE8,
@@ -29,7 +30,8 @@ export type FixName =
   | 'conv2d-winograd'
   | 'gradsign-simd'
   | 'lion-simd'
-  | 'blockwise8-simd';
+  | 'blockwise8-simd'
+  | 'adam-simd';
 
 /** Description of one training fix: its name, where it applies and what it changes. */
 export interface FixInfo {
@@ -95,6 +97,15 @@ export const FIXES: readonly FixInfo[] = [
       "The fused steps on block-wise 8-bit state (optim-core's Adam, used by Adam8bit, and optim-lion's Lion with " +
       'int8 momentum) as a WebAssembly kernel with SIMD arithmetic instead of their JavaScript loops on the wasm ' +
       'heap, bit-identical to them. Replaces each kernel whose package has registered it.',
+  },
+  {
+    name: 'adam-simd',
+    defaultBackends: ['wasm'],
+    supportedBackends: ['wasm'],
+    summary:
+      "optim-core's fused Adam step on float32 moments (Adam, AdamW) as a WebAssembly SIMD kernel instead of its " +
+      'JavaScript loop on the wasm heap, bit-identical to it. Installed only where @gradsign/optim-core has ' +
+      'registered that kernel.',
   },
 ];
 
@@ -259,6 +270,10 @@ export function installTrainingFixes(
       if (adam) replaceWasmKernel(fix, ADAM_BLOCKWISE8, wasmAdamBlockwise8Kernel);
       if (lion) replaceWasmKernel(fix, LION_BLOCKWISE8, wasmLionBlockwise8Kernel);
       if (!adam && !lion) continue;
+    } else if (fix === 'adam-simd') {
+      if (backendName !== 'wasm') throw new Error(`adam-simd fix only applies to wasm, not ${backendName}`);
+      if (tf.getKernel(ADAM_FLOAT32, 'wasm') == null) continue;
+      replaceWasmKernel(fix, ADAM_FLOAT32, wasmAdamFloat32Kernel);
     } else {
       throw new Error(`unknown fix ${String(fix)}`);
     }
@@ -287,6 +302,7 @@ export function uninstallTrainingFixes(backendName: string, fixes?: readonly Fix
       restoreWasmKernel(ADAM_BLOCKWISE8);
       restoreWasmKernel(LION_BLOCKWISE8);
     }
+    if (fix === 'adam-simd' && backendName === 'wasm') restoreWasmKernel(ADAM_FLOAT32);
     set?.delete(fix);
   }
   if (backendName === 'wasm' && fixes == null) removeWasmIdentityAlias();
@@ -312,5 +328,6 @@ export function activeFixes(backendName: string): FixName[] {
   if (set?.has('lion-simd') && isWasmKernelFixed(LION_BF16)) out.push('lion-simd');
   if (set?.has('blockwise8-simd') && [ADAM_BLOCKWISE8, LION_BLOCKWISE8].some(isWasmKernelFixed))
     out.push('blockwise8-simd');
+  if (set?.has('adam-simd') && isWasmKernelFixed(ADAM_FLOAT32)) out.push('adam-simd');
   return out;
 }

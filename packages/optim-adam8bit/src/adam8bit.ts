@@ -87,7 +87,11 @@ function eightBit<Base extends Adam>(base: typeof Adam): EightBitAdamClass<Base>
       const config = this.config as Required<Adam8bitConfig>;
       if (!config.fused) return false;
       const hyper = { ...config, learningRate: this.learningRate, decoupledWeightDecay: this.decoupled };
-      return fusedAdamBlockwise8(param, grad, slots.get('m'), slots.get('v'), step, hyper);
+      // block-wise 8-bit moments, else (tensors under minQuantizedSize) float32 ones
+      return (
+        fusedAdamBlockwise8(param, grad, slots.get('m'), slots.get('v'), step, hyper) ||
+        super.fusedUpdate(param, grad, slots, step)
+      );
     }
   } as unknown as EightBitAdamClass<Base>;
 }

@@ -169,8 +169,8 @@ describe('Adam8bit', () => {
       'beta2',
       'epsilon',
       'weightDecay',
-      'minQuantizedSize',
       'fused',
+      'minQuantizedSize',
     ]);
     const opt = createOptimizer('adam8bit', { learningRate: 0.002, minQuantizedSize: 100 });
     expect(opt).toBeInstanceOf(Adam8bit);
@@ -219,7 +219,7 @@ describe('Adam8bit', () => {
       }
     }
     expect(() => new AdamW8bit({ blocksize: 128 } as object)).toThrow(
-      /AdamW8bit: unknown option 'blocksize'; known options: .*weightDecay, minQuantizedSize/,
+      /AdamW8bit: unknown option 'blocksize'; known options: .*weightDecay, fused, minQuantizedSize/,
     );
     expect(() => new Adam8bit({ minQuantizedSize: 1.5 })).toThrow(
       /Adam8bit: minQuantizedSize must be an integer/,

@@ -96,7 +96,7 @@ describe('Adam8bit and AdamW8bit: the fused step against fused: false (the op-co
     });
   }
 
-  it('keeps small tensors (below minQuantizedSize) on the op-composed path, with the same result', async () => {
+  it('keeps small tensors (below minQuantizedSize) in float32, on the float32 fused step, with the same result', async () => {
     await useBackend('cpu');
     const grads = [[Float32Array.from({ length: 100 }, (_, i) => Math.sin(i))]];
     const init = [Float32Array.from({ length: 100 }, (_, i) => Math.cos(i))];

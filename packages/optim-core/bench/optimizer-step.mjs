@@ -36,16 +36,16 @@ for (const pkg of ['optim-adam8bit', 'optim-lion']) {
     missing.push(pkg);
   }
 }
-// @gradsign/backends' `gradsign-simd`, `lion-simd` and `blockwise8-simd` fixes run the GradSign, bf16 Lion and
-// block-wise 8-bit (Adam8bit, int8 Lion) kernels as WebAssembly on wasm; without them, those kernels are JavaScript
-// loops on the wasm heap (optim-core's, optim-lion's).
+// @gradsign/backends' `gradsign-simd`, `lion-simd`, `blockwise8-simd` and `adam-simd` fixes run the GradSign, bf16
+// Lion, block-wise 8-bit (Adam8bit, int8 Lion) and float32 Adam kernels as WebAssembly on wasm; without them, those
+// kernels are JavaScript loops on the wasm heap (optim-core's, optim-lion's).
 let backends = null;
 try {
   backends = await import('../../backends/dist/index.js');
 } catch {
   missing.push('backends (the SIMD optimizer kernels)');
 }
-const SIMD_FIXES = ['gradsign-simd', 'lion-simd', 'blockwise8-simd'];
+const SIMD_FIXES = ['gradsign-simd', 'lion-simd', 'blockwise8-simd', 'adam-simd'];
 /** On wasm, installs the SIMD optimizer kernels, except the fix a contender runs `without`. */
 function useSimdKernels(backend, without) {
   if (backend !== 'wasm' || backends == null) return;
@@ -67,6 +67,8 @@ const contenders = {
   'tf.train.adam': [ADAM, () => tf.train.adam(0.001)],
   'tf.train.sgd': [12, () => tf.train.sgd(0.01)],
   adam: [ADAM, () => createOptimizer('adam', { learningRate: 0.001 })],
+  'adam (JS loop)': [ADAM, () => createOptimizer('adam', { learningRate: 0.001 }), { without: 'adam-simd' }],
+  'adam (op-composed)': [ADAM, () => createOptimizer('adam', { learningRate: 0.001, fused: false })],
   sgd: [12, () => createOptimizer('sgd', { learningRate: 0.01 })],
   'sgd momentum': [20, () => createOptimizer('sgd', { learningRate: 0.01, momentum: 0.9 })],
   gradsign: [14, () => createOptimizer('gradsign', { learningRate: 0.001 })],
@@ -195,11 +197,12 @@ console.log(
 );
 console.log('typed-array copy), so the copy moves as many bytes as the step must.');
 console.log(
-  "On wasm, gradsign, adam8bit and lion run @gradsign/backends' WebAssembly kernels (the gradsign-simd, lion-simd and",
+  "On wasm, adam, gradsign, adam8bit and lion run @gradsign/backends' WebAssembly kernels (the adam-simd, gradsign-simd,",
 );
 console.log(
-  'blockwise8-simd fixes); their (JS loop) rows run the JavaScript loops on the wasm heap, which are also what cpu runs.\n',
+  'lion-simd and blockwise8-simd fixes); their (JS loop) rows run the JavaScript loops on the wasm heap, which are also',
 );
+console.log('what cpu runs. (op-composed) rows run the rule as tfjs ops (`fused: false`).\n');
 if (missing.length) console.log(`Not built, so not measured: ${missing.join(', ')}.\n`);
 console.log(
   '| backend | params | optimizer | ms/step | B/param moved | floor ms | × floor | × adam | × tf.train.adam | state bytes/param (N = 1,000,003) |',

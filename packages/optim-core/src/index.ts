@@ -17,6 +17,12 @@ export {
   fusedAdamBlockwise8,
 } from './kernels/adam-blockwise8.js';
 export {
+  ADAM_FLOAT32_KERNEL,
+  type AdamFloat32Attrs,
+  adamFloat32Step,
+  fusedAdamFloat32,
+} from './kernels/adam-float32.js';
+export {
   type ArrayKernelBody,
   bytesOf,
   hasKernel,

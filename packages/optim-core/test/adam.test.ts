@@ -34,6 +34,7 @@ describe('Adam configuration', () => {
       beta2: 0.999,
       epsilon: 1e-8,
       weightDecay: 0,
+      fused: true,
     });
     expect(new AdamW().getConfig()).toMatchObject({ weightDecay: 0.01 });
   });

@@ -18,6 +18,7 @@ describe('fromPyTorch', () => {
       beta2: 0.99,
       epsilon: 1e-6,
       weightDecay: 0.1,
+      fused: true,
     });
     expect(fromPyTorch('AdamW', { lr: 0.001 })).toBeInstanceOf(AdamW);
     expect(fromPyTorch('AdamW', {}).getConfig()).toMatchObject({ weightDecay: 0.01, epsilon: 1e-8 });

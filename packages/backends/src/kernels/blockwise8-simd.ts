@@ -174,9 +174,9 @@ export function wasmAdamBlockwise8Kernel(fallback: tf.KernelFunc | undefined): t
         k.stepSize,
         k.correction2,
         k.epsilon,
-        k.decay !== 1 ? 1 : 0,
+        k.decays ? 1 : 0,
         k.decay,
-        k.l2 !== 0 ? 1 : 0,
+        k.l2s ? 1 : 0,
         k.l2,
       );
     });

@@ -1,6 +1,8 @@
 // The kernel wing ('@gradsign/backends/kernels'): every custom TF.js kernel of the project and its gradient, on
 // tfjs-core alone. Which of them a backend gets installed is the policy of '../policy.ts'; the BiasLeakyBatchNorm
 // ops register their kernels on first use.
+
+export { ADAM_FLOAT32 } from './adam-float32-simd.js';
 export {
   BIAS_LEAKY_AFFINE,
   BIAS_LEAKY_BATCH_NORM,

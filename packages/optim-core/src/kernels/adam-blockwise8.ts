@@ -27,8 +27,10 @@ export interface AdamBlockwise8Attrs {
 }
 
 /**
- * Adam's float32 constants at step `step`, as tfjs makes its scalars (Math.fround of the JavaScript values):
- * `decay` is 1 unless decoupled weight decay applies, `l2` is 0 unless L2 weight decay applies.
+ * Adam's float32 constants at step `step`, as tfjs makes its scalars (Math.fround of the JavaScript values).
+ * `decays` says whether decoupled weight decay applies (p · decay first), `l2s` whether L2 weight decay does
+ * (g + p · l2): as in `adamRule`, whenever weightDecay is not 0, even where its float32 value is (adding p · 0 still
+ * turns a −0 gradient into +0).
  */
 export function adamConstants(h: AdamHyperparameters, step: number) {
   return {
@@ -39,8 +41,10 @@ export function adamConstants(h: AdamHyperparameters, step: number) {
     stepSize: f(h.learningRate / (1 - h.beta1 ** step)),
     correction2: f(Math.sqrt(1 - h.beta2 ** step)),
     epsilon: f(h.epsilon),
-    decay: h.weightDecay !== 0 && h.decoupledWeightDecay ? f(1 - h.learningRate * h.weightDecay) : 1,
-    l2: h.weightDecay !== 0 && !h.decoupledWeightDecay ? f(h.weightDecay) : 0,
+    decays: h.weightDecay !== 0 && h.decoupledWeightDecay,
+    decay: f(1 - h.learningRate * h.weightDecay),
+    l2s: h.weightDecay !== 0 && !h.decoupledWeightDecay,
+    l2: f(h.weightDecay),
   };
 }
 
@@ -55,7 +59,19 @@ export function adamBlockwise8Step(
   const [mIn, vIn, mOut, vOut] = [mWords!, vWords!, outMWords!, outVWords!].map(bytesOf) as Uint8Array[];
   const mTable = mCodec.decode;
   const vTable = vCodec.decode;
-  const { beta1, oneMinusBeta1, beta2, oneMinusBeta2, stepSize, correction2, epsilon, decay, l2 } = constants;
+  const {
+    beta1,
+    oneMinusBeta1,
+    beta2,
+    oneMinusBeta2,
+    stepSize,
+    correction2,
+    epsilon,
+    decays,
+    decay,
+    l2s,
+    l2,
+  } = constants;
   const positions = new Int32Array(blockSize);
   const mBlock = new Float32Array(blockSize);
   const vBlock = new Float32Array(blockSize);
@@ -73,8 +89,8 @@ export function adamBlockwise8Step(
       const pos = positions[k]!;
       let p = param![i]!;
       let g = grad![i]!;
-      if (decay !== 1) p = f(p * decay);
-      if (l2 !== 0) g = f(g + f(p * l2));
+      if (decays) p = f(p * decay);
+      if (l2s) g = f(g + f(p * l2));
       const m = f(f(f(mTable[mIn![pos]!]! * mScale) * beta1) + f(g * oneMinusBeta1));
       const v = f(f(f(vTable[vIn![pos]!]! * vScale) * beta2) + f(f(g * g) * oneMinusBeta2));
       const denom = f(f(f(Math.sqrt(v)) / correction2) + epsilon);

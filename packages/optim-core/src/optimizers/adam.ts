@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedAdamFloat32 } from '../kernels/adam-float32.js';
 import { registerOptimizerClass } from '../serialization.js';
 import type { SlotSpec, UpdateInput, UpdateResult } from '../slots.js';
 import { float32 } from '../state/float32.js';
-import type { SlotFormat } from '../state/format.js';
+import type { SlotFormat, SlotStorage } from '../state/format.js';
 import { StatefulOptimizer } from '../stateful-optimizer.js';
 import {
+  boolean,
   checkConfig,
   nonNegativeFinite,
   type OptionChecks,
@@ -53,6 +55,11 @@ export interface AdamConfig {
   beta2?: number;
   epsilon?: number;
   weightDecay?: number;
+  /**
+   * Use the fused step where the backend has it (cpu, wasm), one pass over the parameter, the gradient and both
+   * moments instead of a dozen tfjs ops; the results are the same bits (default true).
+   */
+  fused?: boolean;
 }
 
 /** Storage formats for Adam's moments; a subclass can swap in a quantized format without touching the rule. */
@@ -71,6 +78,7 @@ export class Adam extends StatefulOptimizer {
     beta2: 0.999,
     epsilon: 1e-8,
     weightDecay: 0,
+    fused: true,
   });
   /** The options it accepts, with their checks. */
   static readonly options: OptionChecks<AdamConfig> = Object.freeze({
@@ -79,6 +87,7 @@ export class Adam extends StatefulOptimizer {
     beta2: unitInterval,
     epsilon: nonNegativeFinite,
     weightDecay: nonNegativeFinite,
+    fused: boolean,
   });
   /** Every option of the class (a subclass's own ones too), checked and with defaults filled in. */
   readonly config: Required<AdamConfig>;
@@ -112,6 +121,17 @@ export class Adam extends StatefulOptimizer {
 
   protected slotSpecs(): readonly SlotSpec[] {
     return this.slots;
+  }
+
+  protected override fusedUpdate(
+    param: tf.Variable,
+    grad: tf.Tensor,
+    slots: ReadonlyMap<string, SlotStorage>,
+    step: number,
+  ): boolean {
+    if (!this.config.fused) return false;
+    const hyper = { ...this.config, learningRate: this.learningRate, decoupledWeightDecay: this.decoupled };
+    return fusedAdamFloat32(param, grad, slots.get('m'), slots.get('v'), step, hyper);
   }
 
   protected update({ param, grad, state, step }: UpdateInput): UpdateResult {

@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { fail } from '../errors.js';
 import { type PartSpec, type SlotFormat, type SlotStorage, variableFrom } from './format.js';
 
-class Float32Storage implements SlotStorage {
-  private readonly value: tf.Variable;
+/** Storage of the {@link float32} format: one float32 variable, `value`, of the parameter's shape. */
+export class Float32Storage implements SlotStorage {
+  readonly value: tf.Variable;
 
   constructor(initial: tf.Tensor) {
     this.value = variableFrom(tf.cast(initial, 'float32'));
