@@ -13,6 +13,7 @@ import { heapScratch, isWasmBackend, moduleOnWasmHeap, type WasmBackendLike } fr
  * holds the names equal.
  */
 export const ADAM_BLOCKWISE8 = 'AdamBlockwise8Update';
+/** The name of optim-lion's fused Lion step on int8 block-wise momentum (`LION_BLOCKWISE8_KERNEL`); see `ADAM_BLOCKWISE8`. */
 export const LION_BLOCKWISE8 = 'LionBlockwise8Update';
 
 interface Blockwise8Exports {
