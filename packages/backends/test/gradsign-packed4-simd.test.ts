@@ -14,7 +14,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activeFixes, installTrainingFixes, selectBackend, uninstallTrainingFixes } from '../src/index.js';
-import { GRADSIGN_PACKED4, gradSignPacked4SimdFor } from '../src/kernels/gradsign-packed4-simd.js';
+import {
+  bytewiseExact,
+  GRADSIGN_PACKED4,
+  gradSignPacked4SimdFor,
+} from '../src/kernels/gradsign-packed4-simd.js';
 import { quiet, rng, specialGradients, trainedBits } from './helpers.js';
 
 beforeAll(async () => {
@@ -82,6 +86,59 @@ describe('GradSign packed step, SIMD against the JavaScript kernel', () => {
         },
       ),
       { numRuns: 150 },
+    );
+  });
+
+  it('runs the 8-bit loop exactly where every int8 counter steps to an int8 counter, and the 32-bit one elsewhere', () => {
+    for (const t of GRADSIGN_TIMESCALES) {
+      const { timescale, increment } = gradSignCounters(t);
+      expect(bytewiseExact(timescale, increment)).toBe(true);
+    }
+    // T = 32, k = 8: 127 - floor(143 / 32) + 8 = 131 leaves int8 (T = 2, k = 65 too); T = 128: (c & 127) + 64 does
+    // not fit in 8 bits
+    expect(bytewiseExact(32, 8)).toBe(false);
+    expect(bytewiseExact(128, 1)).toBe(false);
+    expect(bytewiseExact(2, 65)).toBe(false);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3000 }),
+        fc.constantFrom(
+          { timescale: 8, increment: 8 },
+          { timescale: 4, increment: 16 },
+          { timescale: 16, increment: 8 },
+          { timescale: 1, increment: 3 },
+          { timescale: 32, increment: 8 },
+          { timescale: 128, increment: 1 },
+          { timescale: 2, increment: 65 },
+        ),
+        fc.constantFrom('negative' as const, 'zero' as const),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        (n, { timescale, increment }, zeroGradient, seed) => {
+          // any byte, as a loaded or damaged state may hold, not only the range GradSign keeps counters in
+          const counters = { timescale, increment, scale: 2 ** -8, zeroGradient };
+          const r = rng(seed);
+          const param = Float32Array.from({ length: n }, () => (r() - 0.5) * 4);
+          const grad = specialGradients(n, seed + 1);
+          const packed = words(n, -128, 127, seed + 2);
+          const want = { param: new Float32Array(n), words: new Int32Array(packed.length) };
+          gradSignPacked4Step(param, grad, packed, 0.01, want.param, want.words, counters);
+          const got = tf.tidy(() => {
+            const out = runGradSignPacked4(
+              tf.tensor1d(param),
+              tf.tensor1d(grad),
+              tf.tensor1d(packed, 'int32'),
+              0.01,
+              counters,
+            );
+            return [out.param.dataSync().slice(), out.words.dataSync().slice()] as const;
+          });
+          expect(new Uint32Array((got[0] as Float32Array).buffer)).toEqual(
+            new Uint32Array(want.param.buffer),
+          );
+          expect(got[1]).toEqual(want.words);
+        },
+      ),
+      { numRuns: 120 },
     );
   });
 

@@ -28,6 +28,7 @@ interface GradSignPacked4Exports {
     half: number,
     k: number,
     zeroPushes: number,
+    bytewise: number,
   ): void;
 }
 
@@ -51,6 +52,28 @@ const kernel = moduleOnWasmHeap<GradSignPacked4Exports>({
 export const gradSignPacked4SimdFor = kernel.bind;
 
 const isPowerOfTwo = (x: number) => Number.isInteger(x) && x > 0 && (x & (x - 1)) === 0;
+
+const bytewiseCache = new Map<string, boolean>();
+/**
+ * Whether the counter rule for timescale T (a power of two) and increment k is exact in 8-bit arithmetic, as the
+ * module's bytewise loop computes it: the decay's terms stay within 8 bits, and every int8 counter (any byte, not
+ * only the range GradSign keeps them in: a loaded state may hold anything) steps to an int8 counter.
+ */
+export function bytewiseExact(timescale: number, increment: number): boolean {
+  const key = `${timescale}/${increment}`;
+  let exact = bytewiseCache.get(key);
+  if (exact === undefined) {
+    const shift = Math.log2(timescale);
+    const half = timescale >> 1;
+    exact = shift <= 6 && timescale - 1 + half <= 127 && increment >= 0 && increment <= 127;
+    for (let c = -128; exact && c <= 127; c++) {
+      const decayed = c - ((c + half) >> shift);
+      exact = decayed - increment >= -128 && decayed + increment <= 127;
+    }
+    bytewiseCache.set(key, exact);
+  }
+  return exact;
+}
 
 /**
  * Replacement for optim-core's wasm GradSign kernel (a JavaScript loop on the wasm heap): the same step as
@@ -89,6 +112,7 @@ export function wasmGradSignPacked4Kernel(fallback: tf.KernelFunc | undefined): 
       timescale >> 1,
       increment,
       zeroGradient === 'negative' ? 1 : 0,
+      bytewiseExact(timescale, increment) ? 1 : 0,
     );
     return [outParam, outWords];
   };

@@ -6,6 +6,12 @@
 ;;   push = +k where g > 0; -k where g < 0; where g is 0, -0 or NaN: -k, or 0 when `zeroPushes` is 0
 ;;   p' = p - (f32(c') * scale) * lr             (three float32 operations, as the JS loop's Math.fround)
 ;;
+;; With `bytewise` set, the SIMD loop runs the counter rule on 16 counters at once, in 8-bit lanes, straight on the
+;; packed words: the decay as (c >> shift) + (((c & (T - 1)) + half) >> shift), which is floor((c + half) / T) with
+;; no intermediate outside 8 bits, and the push from the 4 lanes' sign masks narrowed to bytes. That is exact only
+;; when every int8 counter steps to an int8 counter; the caller sets `bytewise` only for such constants
+;; (`bytewiseExact` in gradsign-packed4-simd.ts). Otherwise each lane's counters are widened to 32 bits.
+;;
 ;; The layout is planar: element i sits in byte lane floor(i / m) of word i mod m, so for 4 consecutive words the 4
 ;; elements of one lane are consecutive floats, and one v128 load reads them. The SIMD loop covers the words whose 4
 ;; lanes all hold elements; a scalar loop does the rest, leaving padding lanes (index >= n) zero.
@@ -21,11 +27,13 @@
   (func (export "gradSignPacked4")
     (param $param i32) (param $grad i32) (param $words i32) (param $outParam i32) (param $outWords i32)
     (param $n i32) (param $m i32) (param $lr f32) (param $scale f32)
-    (param $shift i32) (param $half i32) (param $k i32) (param $zeroPushes i32)
-    (local $w i32) (local $simdEnd i32) (local $lane i32) (local $i i32) (local $at i32)
+    (param $shift i32) (param $half i32) (param $k i32) (param $zeroPushes i32) (param $bytewise i32)
+    (local $w i32) (local $w4 i32) (local $lane1 i32) (local $lane2 i32) (local $lane3 i32) (local $simdEnd i32) (local $lane i32) (local $i i32) (local $at i32)
     (local $word v128) (local $packed v128) (local $c v128) (local $g v128) (local $gt v128) (local $neg v128)
     (local $kv v128) (local $halfv v128) (local $lrv v128) (local $scalev v128) (local $zeroMask v128)
     (local $cs i32) (local $gs f32) (local $packedS i32)
+    (local $c8 v128) (local $gt8 v128) (local $neg8 v128) (local $k8 v128) (local $half8 v128) (local $mask8 v128)
+    (local $g0 v128) (local $g1 v128) (local $g2 v128) (local $g3 v128)
     (local.set $kv (i32x4.splat (local.get $k)))
     (local.set $halfv (i32x4.splat (local.get $half)))
     (local.set $lrv (f32x4.splat (local.get $lr)))
@@ -37,49 +45,163 @@
     (if (i32.gt_s (local.get $simdEnd) (local.get $m)) (then (local.set $simdEnd (local.get $m))))
     (if (i32.lt_s (local.get $simdEnd) (i32.const 0)) (then (local.set $simdEnd (i32.const 0))))
     (local.set $simdEnd (i32.and (local.get $simdEnd) (i32.const -4)))
+    ;; byte distance between the lanes' elements of one word: lane L of word w holds element L·m + w
+    (local.set $lane1 (i32.shl (local.get $m) (i32.const 2)))
+    (local.set $lane2 (i32.shl (local.get $m) (i32.const 3)))
+    (local.set $lane3 (i32.mul (local.get $m) (i32.const 12)))
     (local.set $w (i32.const 0))
+    (if (local.get $bytewise) (then
+    (local.set $k8 (i8x16.splat (local.get $k)))
+    (local.set $half8 (i8x16.splat (local.get $half)))
+    (local.set $mask8 (i8x16.splat (i32.sub (i32.shl (i32.const 1) (local.get $shift)) (i32.const 1))))
+    (block $bytesDone
+      (loop $bytes16
+        (br_if $bytesDone (i32.ge_u (local.get $w) (local.get $simdEnd)))
+        (local.set $w4 (i32.shl (local.get $w) (i32.const 2)))
+        ;; 16 counters: byte 4j + L is lane L of word w + j
+        (local.set $word (v128.load (i32.add (local.get $words) (local.get $w4))))
+        (local.set $g0 (v128.load (i32.add (local.get $grad) (local.get $w4))))
+        (local.set $g1 (v128.load (i32.add (local.get $grad) (i32.add (local.get $w4) (local.get $lane1)))))
+        (local.set $g2 (v128.load (i32.add (local.get $grad) (i32.add (local.get $w4) (local.get $lane2)))))
+        (local.set $g3 (v128.load (i32.add (local.get $grad) (i32.add (local.get $w4) (local.get $lane3)))))
+        ;; g > 0 for the 4 lanes, narrowed to bytes lane-major (4L + j), then moved to the words' order (4j + L)
+        (local.set $gt8
+          (i8x16.shuffle 0 4 8 12 1 5 9 13 2 6 10 14 3 7 11 15
+            (i8x16.narrow_i16x8_s
+              (i16x8.narrow_i32x4_s
+                (f32x4.gt (local.get $g0) (v128.const f32x4 0 0 0 0))
+                (f32x4.gt (local.get $g1) (v128.const f32x4 0 0 0 0)))
+              (i16x8.narrow_i32x4_s
+                (f32x4.gt (local.get $g2) (v128.const f32x4 0 0 0 0))
+                (f32x4.gt (local.get $g3) (v128.const f32x4 0 0 0 0))))
+            (local.get $gt8)))
+        ;; pushes down: everything not > 0 (the reference), or only g < 0
+        (local.set $neg8
+          (if (result v128) (local.get $zeroPushes)
+            (then (v128.not (local.get $gt8)))
+            (else
+              (i8x16.shuffle 0 4 8 12 1 5 9 13 2 6 10 14 3 7 11 15
+                (i8x16.narrow_i16x8_s
+                  (i16x8.narrow_i32x4_s
+                    (f32x4.lt (local.get $g0) (v128.const f32x4 0 0 0 0))
+                    (f32x4.lt (local.get $g1) (v128.const f32x4 0 0 0 0)))
+                  (i16x8.narrow_i32x4_s
+                    (f32x4.lt (local.get $g2) (v128.const f32x4 0 0 0 0))
+                    (f32x4.lt (local.get $g3) (v128.const f32x4 0 0 0 0))))
+                (local.get $gt8)))))
+        ;; c' = c - floor((c + half) / T) + push, every step within 8 bits
+        (local.set $c8
+          (i8x16.add
+            (i8x16.sub
+              (local.get $word)
+              (i8x16.add
+                (i8x16.shr_s (local.get $word) (local.get $shift))
+                (i8x16.shr_s (i8x16.add (v128.and (local.get $word) (local.get $mask8)) (local.get $half8))
+                  (local.get $shift))))
+            (i8x16.sub (v128.and (local.get $gt8) (local.get $k8)) (v128.and (local.get $neg8) (local.get $k8)))))
+        (v128.store (i32.add (local.get $outWords) (local.get $w4)) (local.get $c8))
+        ;; the parameters, lane by lane: the lane's new counters sign-extended to 32 bits
+        (local.set $at (local.get $w4))
+        (v128.store (i32.add (local.get $outParam) (local.get $at))
+          (f32x4.sub (v128.load (i32.add (local.get $param) (local.get $at)))
+            (f32x4.mul (f32x4.mul (f32x4.convert_i32x4_s
+              (i32x4.shr_s (i32x4.shl (local.get $c8) (i32.const 24)) (i32.const 24)))
+              (local.get $scalev)) (local.get $lrv))))
+        (local.set $at (i32.add (local.get $w4) (local.get $lane1)))
+        (v128.store (i32.add (local.get $outParam) (local.get $at))
+          (f32x4.sub (v128.load (i32.add (local.get $param) (local.get $at)))
+            (f32x4.mul (f32x4.mul (f32x4.convert_i32x4_s
+              (i32x4.shr_s (i32x4.shl (local.get $c8) (i32.const 16)) (i32.const 24)))
+              (local.get $scalev)) (local.get $lrv))))
+        (local.set $at (i32.add (local.get $w4) (local.get $lane2)))
+        (v128.store (i32.add (local.get $outParam) (local.get $at))
+          (f32x4.sub (v128.load (i32.add (local.get $param) (local.get $at)))
+            (f32x4.mul (f32x4.mul (f32x4.convert_i32x4_s
+              (i32x4.shr_s (i32x4.shl (local.get $c8) (i32.const 8)) (i32.const 24)))
+              (local.get $scalev)) (local.get $lrv))))
+        (local.set $at (i32.add (local.get $w4) (local.get $lane3)))
+        (v128.store (i32.add (local.get $outParam) (local.get $at))
+          (f32x4.sub (v128.load (i32.add (local.get $param) (local.get $at)))
+            (f32x4.mul (f32x4.mul (f32x4.convert_i32x4_s (i32x4.shr_s (local.get $c8) (i32.const 24)))
+              (local.get $scalev)) (local.get $lrv))))
+        (local.set $w (i32.add (local.get $w) (i32.const 4)))
+        (br $bytes16)))))
     (block $simdDone
       (loop $words4
         (br_if $simdDone (i32.ge_u (local.get $w) (local.get $simdEnd)))
-        (local.set $word (v128.load (i32.add (local.get $words) (i32.shl (local.get $w) (i32.const 2)))))
-        (local.set $packed (v128.const i32x4 0 0 0 0))
-        (local.set $lane (i32.const 0))
-        (loop $lanes4
-          ;; byte offset of elements lane·m + w … + 3
-          (local.set $at (i32.shl (i32.add (i32.mul (local.get $lane) (local.get $m)) (local.get $w)) (i32.const 2)))
-          ;; the lane's counters, sign-extended: (word << (24 - 8·lane)) >> 24
-          (local.set $c
-            (i32x4.shr_s
-              (i32x4.shl (local.get $word) (i32.sub (i32.const 24) (i32.shl (local.get $lane) (i32.const 3))))
-              (i32.const 24)))
-          (local.set $g (v128.load (i32.add (local.get $grad) (local.get $at))))
-          (local.set $gt (f32x4.gt (local.get $g) (v128.const f32x4 0 0 0 0)))
-          ;; where the push is -k: g < 0, or (reference) every lane that is not g > 0
-          (local.set $neg
-            (v128.bitselect
-              (v128.not (local.get $gt))
-              (f32x4.lt (local.get $g) (v128.const f32x4 0 0 0 0))
-              (local.get $zeroMask)))
-          (local.set $c
-            (i32x4.add
-              (i32x4.sub
-                (local.get $c)
-                (i32x4.shr_s (i32x4.add (local.get $c) (local.get $halfv)) (local.get $shift)))
-              (i32x4.sub (v128.and (local.get $gt) (local.get $kv)) (v128.and (local.get $neg) (local.get $kv)))))
-          (v128.store (i32.add (local.get $outParam) (local.get $at))
-            (f32x4.sub
-              (v128.load (i32.add (local.get $param) (local.get $at)))
-              (f32x4.mul
-                (f32x4.mul (f32x4.convert_i32x4_s (local.get $c)) (local.get $scalev))
-                (local.get $lrv))))
-          (local.set $packed
-            (v128.or (local.get $packed)
-              (i32x4.shl
-                (v128.and (local.get $c) (v128.const i32x4 255 255 255 255))
-                (i32.shl (local.get $lane) (i32.const 3)))))
-          (local.set $lane (i32.add (local.get $lane) (i32.const 1)))
-          (br_if $lanes4 (i32.lt_u (local.get $lane) (i32.const 4))))
-        (v128.store (i32.add (local.get $outWords) (i32.shl (local.get $w) (i32.const 2))) (local.get $packed))
+        (local.set $w4 (i32.shl (local.get $w) (i32.const 2)))
+        (local.set $word (v128.load (i32.add (local.get $words) (local.get $w4))))
+        ;; the four lanes, unrolled so every shift is a constant; each: the lane's counters sign-extended
+        ;; ((word << (24 - 8·lane)) >> 24), the rule, the parameters, and the new byte packed back in place
+        ;; lane 0: elements 0m + w … + 3
+        (local.set $at (local.get $w4))
+        (local.set $c (i32x4.shr_s (i32x4.shl (local.get $word) (i32.const 24)) (i32.const 24)))
+        (local.set $g (v128.load (i32.add (local.get $grad) (local.get $at))))
+        (local.set $gt (f32x4.gt (local.get $g) (v128.const f32x4 0 0 0 0)))
+        (local.set $neg
+          (v128.bitselect (v128.not (local.get $gt)) (f32x4.lt (local.get $g) (v128.const f32x4 0 0 0 0))
+            (local.get $zeroMask)))
+        (local.set $c
+          (i32x4.add
+            (i32x4.sub (local.get $c) (i32x4.shr_s (i32x4.add (local.get $c) (local.get $halfv)) (local.get $shift)))
+            (i32x4.sub (v128.and (local.get $gt) (local.get $kv)) (v128.and (local.get $neg) (local.get $kv)))))
+        (v128.store (i32.add (local.get $outParam) (local.get $at))
+          (f32x4.sub
+            (v128.load (i32.add (local.get $param) (local.get $at)))
+            (f32x4.mul (f32x4.mul (f32x4.convert_i32x4_s (local.get $c)) (local.get $scalev)) (local.get $lrv))))
+        (local.set $packed (v128.and (local.get $c) (v128.const i32x4 255 255 255 255)))
+        ;; lane 1: elements 1m + w … + 3
+        (local.set $at (i32.add (local.get $w4) (local.get $lane1)))
+        (local.set $c (i32x4.shr_s (i32x4.shl (local.get $word) (i32.const 16)) (i32.const 24)))
+        (local.set $g (v128.load (i32.add (local.get $grad) (local.get $at))))
+        (local.set $gt (f32x4.gt (local.get $g) (v128.const f32x4 0 0 0 0)))
+        (local.set $neg
+          (v128.bitselect (v128.not (local.get $gt)) (f32x4.lt (local.get $g) (v128.const f32x4 0 0 0 0))
+            (local.get $zeroMask)))
+        (local.set $c
+          (i32x4.add
+            (i32x4.sub (local.get $c) (i32x4.shr_s (i32x4.add (local.get $c) (local.get $halfv)) (local.get $shift)))
+            (i32x4.sub (v128.and (local.get $gt) (local.get $kv)) (v128.and (local.get $neg) (local.get $kv)))))
+        (v128.store (i32.add (local.get $outParam) (local.get $at))
+          (f32x4.sub
+            (v128.load (i32.add (local.get $param) (local.get $at)))
+            (f32x4.mul (f32x4.mul (f32x4.convert_i32x4_s (local.get $c)) (local.get $scalev)) (local.get $lrv))))
+        (local.set $packed (v128.or (local.get $packed) (i32x4.shl (v128.and (local.get $c) (v128.const i32x4 255 255 255 255)) (i32.const 8))))
+        ;; lane 2: elements 2m + w … + 3
+        (local.set $at (i32.add (local.get $w4) (local.get $lane2)))
+        (local.set $c (i32x4.shr_s (i32x4.shl (local.get $word) (i32.const 8)) (i32.const 24)))
+        (local.set $g (v128.load (i32.add (local.get $grad) (local.get $at))))
+        (local.set $gt (f32x4.gt (local.get $g) (v128.const f32x4 0 0 0 0)))
+        (local.set $neg
+          (v128.bitselect (v128.not (local.get $gt)) (f32x4.lt (local.get $g) (v128.const f32x4 0 0 0 0))
+            (local.get $zeroMask)))
+        (local.set $c
+          (i32x4.add
+            (i32x4.sub (local.get $c) (i32x4.shr_s (i32x4.add (local.get $c) (local.get $halfv)) (local.get $shift)))
+            (i32x4.sub (v128.and (local.get $gt) (local.get $kv)) (v128.and (local.get $neg) (local.get $kv)))))
+        (v128.store (i32.add (local.get $outParam) (local.get $at))
+          (f32x4.sub
+            (v128.load (i32.add (local.get $param) (local.get $at)))
+            (f32x4.mul (f32x4.mul (f32x4.convert_i32x4_s (local.get $c)) (local.get $scalev)) (local.get $lrv))))
+        (local.set $packed (v128.or (local.get $packed) (i32x4.shl (v128.and (local.get $c) (v128.const i32x4 255 255 255 255)) (i32.const 16))))
+        ;; lane 3: elements 3m + w … + 3
+        (local.set $at (i32.add (local.get $w4) (local.get $lane3)))
+        (local.set $c (i32x4.shr_s (local.get $word) (i32.const 24)))
+        (local.set $g (v128.load (i32.add (local.get $grad) (local.get $at))))
+        (local.set $gt (f32x4.gt (local.get $g) (v128.const f32x4 0 0 0 0)))
+        (local.set $neg
+          (v128.bitselect (v128.not (local.get $gt)) (f32x4.lt (local.get $g) (v128.const f32x4 0 0 0 0))
+            (local.get $zeroMask)))
+        (local.set $c
+          (i32x4.add
+            (i32x4.sub (local.get $c) (i32x4.shr_s (i32x4.add (local.get $c) (local.get $halfv)) (local.get $shift)))
+            (i32x4.sub (v128.and (local.get $gt) (local.get $kv)) (v128.and (local.get $neg) (local.get $kv)))))
+        (v128.store (i32.add (local.get $outParam) (local.get $at))
+          (f32x4.sub
+            (v128.load (i32.add (local.get $param) (local.get $at)))
+            (f32x4.mul (f32x4.mul (f32x4.convert_i32x4_s (local.get $c)) (local.get $scalev)) (local.get $lrv))))
+        (local.set $packed (v128.or (local.get $packed) (i32x4.shl (v128.and (local.get $c) (v128.const i32x4 255 255 255 255)) (i32.const 24))))
+        (v128.store (i32.add (local.get $outWords) (local.get $w4)) (local.get $packed))
         (local.set $w (i32.add (local.get $w) (i32.const 4)))
         (br $words4)))
     ;; the remaining words one at a time, skipping lanes past the last element
