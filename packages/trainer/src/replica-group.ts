@@ -32,6 +32,13 @@ const ABORTED = 2;
 const HEADER_BYTES = 16;
 /** Float64 values per replica per round of an all-reduce; longer arrays go in several rounds. */
 const SLOT_VALUES = 1 << 16;
+/**
+ * Each replica has two slots and rounds alternate between them, so one barrier per round is enough: a replica
+ * writes a slot again two rounds later, after the barrier of the round in between, which no replica passes before
+ * every replica has finished reading that slot.
+ */
+const SLOTS_PER_REPLICA = 2;
+const groupBytes = (count: number) => HEADER_BYTES + count * SLOTS_PER_REPLICA * SLOT_VALUES * 8;
 /** Spins (cheap checks) before a replica sleeps at a barrier: most waits are a few microseconds long. */
 const SPINS = 4096;
 
@@ -42,13 +49,16 @@ const SPINS = 4096;
  */
 export class SharedReplicaGroup implements ReplicaGroup {
   private readonly header: Int32Array;
-  private readonly slots: Float64Array[];
+  /** `slots[parity][replica]`: the values each replica publishes in rounds of that parity. */
+  private readonly slots: Float64Array[][];
+  /** Rounds this replica has done; every replica does the same rounds, so the counts agree. */
+  private rounds = 0;
 
-  /** The shared buffer for a group of `count` replicas (a small header plus 512 KiB per replica). */
+  /** The shared buffer for a group of `count` replicas (a small header plus 1 MiB per replica). */
   static allocate(count: number): SharedArrayBuffer {
     if (!Number.isInteger(count) || count < 1)
       throw new RangeError(`a replica group needs a positive integer count, got ${count}`);
-    return new SharedArrayBuffer(HEADER_BYTES + count * SLOT_VALUES * 8);
+    return new SharedArrayBuffer(groupBytes(count));
   }
 
   /** Marks the group in `buffer` failed (for the thread that started the replicas, e.g. when one crashed). */
@@ -65,31 +75,33 @@ export class SharedReplicaGroup implements ReplicaGroup {
     /** How long a replica waits for the others at one barrier before giving up. */
     private readonly timeoutMs = 600_000,
   ) {
-    if (buffer.byteLength !== HEADER_BYTES + count * SLOT_VALUES * 8)
+    if (buffer.byteLength !== groupBytes(count))
       throw new RangeError(`the buffer does not hold a group of ${count} replicas`);
     if (!Number.isInteger(index) || index < 0 || index >= count)
       throw new RangeError(`replica index ${index} is not in 0…${count - 1}`);
     this.header = new Int32Array(buffer, 0, HEADER_BYTES / 4);
-    this.slots = Array.from(
-      { length: count },
-      (_, r) => new Float64Array(buffer, HEADER_BYTES + r * SLOT_VALUES * 8, SLOT_VALUES),
+    this.slots = Array.from({ length: SLOTS_PER_REPLICA }, (_, parity) =>
+      Array.from(
+        { length: count },
+        (_, r) =>
+          new Float64Array(buffer, HEADER_BYTES + (parity * count + r) * SLOT_VALUES * 8, SLOT_VALUES),
+      ),
     );
   }
 
   allReduceSum(values: Float32Array | Float64Array): void {
     if (this.count === 1) return;
-    const mine = this.slots[this.index]!;
     for (let offset = 0; offset < values.length; offset += SLOT_VALUES) {
+      const slots = this.slots[this.rounds++ % SLOTS_PER_REPLICA]!;
+      const mine = slots[this.index]!;
       const n = Math.min(SLOT_VALUES, values.length - offset);
       for (let i = 0; i < n; i++) mine[i] = values[offset + i]!;
       this.barrier();
       for (let i = 0; i < n; i++) {
         let sum = 0;
-        for (let r = 0; r < this.count; r++) sum += this.slots[r]![i]!;
+        for (let r = 0; r < this.count; r++) sum += slots[r]![i]!;
         values[offset + i] = sum;
       }
-      // Nobody overwrites a slot for the next round before everyone has read this one.
-      this.barrier();
     }
   }
 

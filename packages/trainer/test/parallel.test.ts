@@ -58,6 +58,46 @@ describe('SharedReplicaGroup', () => {
     expect(Buffer.from(results[2]!.buffer).equals(Buffer.from(results[0]!.buffer))).toBe(true);
   });
 
+  test('back-to-back all-reduces of changing lengths: no replica reads a slot another has already rewritten', async () => {
+    // A replica that runs ahead writes its next round while the others may still be summing this one; the slots
+    // alternate so that cannot clobber what they read. Uneven work between calls makes the replicas drift apart.
+    const count = 3;
+    const buffer = SharedReplicaGroup.allocate(count);
+    const code = `
+      const { parentPort, workerData: w } = require('node:worker_threads');
+      import(w.groupModule).then(({ SharedReplicaGroup }) => {
+        const group = new SharedReplicaGroup(w.buffer, w.index, w.count);
+        const lengths = [1, 7, 4096, 65_536 + 3, 2, 300];
+        let wrong = 0;
+        for (let call = 0; call < 240; call++) {
+          const values = new Float64Array(lengths[call % lengths.length]);
+          for (let i = 0; i < values.length; i++) values[i] = call * 1e6 + (w.index + 1) * 1000 + (i % 997);
+          let spin = 0;
+          for (let k = 0; k < ((call * 7 + w.index * 13) % 5) * 20_000; k++) spin += k;
+          group.allReduceSum(values);
+          for (let i = 0; i < values.length; i++) {
+            const expected = w.count * (call * 1e6 + (i % 997)) + (1000 * w.count * (w.count + 1)) / 2;
+            if (values[i] !== expected) wrong++;
+          }
+          if (spin < 0) wrong = -1;
+        }
+        parentPort.postMessage(wrong);
+      });`;
+    const wrong = await Promise.all(
+      Array.from({ length: count }, (_, index) => {
+        const worker = new Worker(code, { eval: true, workerData: { buffer, index, count, groupModule } });
+        return new Promise<number>((resolve, reject) => {
+          worker.once('message', (n: number) => {
+            resolve(n);
+            void worker.terminate();
+          });
+          worker.once('error', reject);
+        });
+      }),
+    );
+    expect(wrong).toEqual([0, 0, 0]);
+  });
+
   test('a replica waiting for the others throws once the group is aborted', async () => {
     const buffer = SharedReplicaGroup.allocate(2);
     const code = `
