@@ -5,6 +5,8 @@
 //   pair16  two independent processes at once, batch 16 each, nothing shared: what sharing the machine costs
 //   par32   `--workers 2`: 2 worker threads, batch 32 split 16 + 16, with the all-reduces and barriers
 // par32 − pair16 is what our synchronisation costs; pair16 − one16 is what two busy cores cost each other.
+// Then one instrumented par32 run (two-threads-breakdown.mjs) splits the synchronisation: each replica's waits at the
+// all-reduce barriers and the time between its steps.
 //
 //   node bench/two-threads.mjs [--quick]
 import { spawn } from 'node:child_process';
@@ -17,15 +19,13 @@ const script = fileURLToPath(new URL('./kernel-step.mjs', import.meta.url));
 
 /** Runs kernel-step.mjs and resolves its JSON line. */
 function step(threads, batch) {
+  return jsonLines(script, ['auto', warmup, steps, threads, batch]).then((lines) => lines.at(-1));
+}
+
+/** Runs a bench script and resolves the JSON lines it printed. */
+function jsonLines(path, args) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [
-      script,
-      'auto',
-      String(warmup),
-      String(steps),
-      String(threads),
-      String(batch),
-    ]);
+    const child = spawn(process.execPath, [path, ...args.map(String)]);
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => {
@@ -36,8 +36,14 @@ function step(threads, batch) {
     });
     child.on('close', (code) =>
       code === 0
-        ? resolve(JSON.parse(out.trim().split('\n').at(-1)))
-        : reject(new Error(`kernel-step.mjs exited ${code}: ${err.trim().split('\n').at(-1)}`)),
+        ? resolve(
+            out
+              .trim()
+              .split('\n')
+              .filter((l) => l.startsWith('{'))
+              .map((l) => JSON.parse(l)),
+          )
+        : reject(new Error(`${path} exited ${code}: ${err.trim().split('\n').at(-1)}`)),
     );
   });
 }
@@ -67,3 +73,21 @@ console.log(
 console.log(
   `Of the ${f(m.par32 - m.one16)} ms a 2-thread step takes over one replica's work alone, ${f(m.pair16 - m.one16)} ms is the two cores slowing each other with nothing shared (two processes), and ${f(m.par32 - m.pair16)} ms is our synchronisation (all-reduces, barriers, thread hand-offs).`,
 );
+
+const breakdown = await jsonLines(fileURLToPath(new URL('./two-threads-breakdown.mjs', import.meta.url)), [
+  warmup,
+  steps,
+]);
+const driver = breakdown.find((l) => l.driver);
+const replicas = breakdown.filter((l) => !l.driver).sort((a, b) => a.replica - b.replica);
+console.log(
+  `\nInside one --workers 2 run (instrumented; ${f(driver.msPerStep)} ms/step on the driving thread; waits are means per step, the rest medians):\n`,
+);
+console.log(
+  '| replica | step ms | waiting at the barriers, ms | of which at the first barrier | between its steps, ms |',
+);
+console.log('|---:|---:|---:|---:|---:|');
+for (const r of replicas)
+  console.log(
+    `| ${r.replica} | ${f(r.stepMs)} | ${f(r.barrierWaitMs)} (${r.byBarrier.length} barriers) | ${r.byBarrier[0].toFixed(2)} | ${r.betweenStepsMs.toFixed(2)} |`,
+  );
