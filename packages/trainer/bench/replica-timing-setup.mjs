@@ -10,6 +10,7 @@ export default async function setUp({ backend, kernels, warmup, steps }) {
   const mean = (xs) => xs.reduce((a, b) => a + b, 0) / (xs.length || 1);
   let step = -1;
   let index = -1;
+  let barrierInStep = 0;
   let lastEnd = null;
   const waits = []; // waits[b][s]: ms waited at barrier b of timed step s
   const stepMs = [];
@@ -19,10 +20,12 @@ export default async function setUp({ backend, kernels, warmup, steps }) {
     index = this.index;
     const t0 = performance.now();
     barrier.call(this);
-    if (step >= warmup) (waits[barrierInStep] ??= []).push(performance.now() - t0);
+    if (step >= warmup) {
+      waits[barrierInStep] ??= [];
+      waits[barrierInStep].push(performance.now() - t0);
+    }
     barrierInStep++;
   };
-  let barrierInStep = 0;
   const trainStep = Trainer.prototype.trainStep;
   Trainer.prototype.trainStep = async function timedStep() {
     step++;
