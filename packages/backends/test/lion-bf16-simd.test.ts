@@ -97,6 +97,46 @@ describe('Lion bf16 step, SIMD against the JavaScript kernel', () => {
     );
   });
 
+  it('rounds exact ties to even, and −0 to +0, in both halves of a word', () => {
+    // beta2 = 0.5 and a zero momentum make the new momentum g · 0.5 exactly, so the gradients choose its bits: low 16
+    // bits 0x8000 (a tie) under an even and an odd kept half, just below and above the tie, and −0.
+    const n = 4096;
+    const r = rng(5);
+    const g = new Float32Array(n);
+    const bits = new Uint32Array(g.buffer);
+    const lows = [0x8000, 0x7fff, 0x8001, 0x0000, 0xffff];
+    for (let i = 0; i < n; i++) {
+      const kept = (0x3f00 + Math.floor(r() * 0x200)) | (r() < 0.5 ? 0x8000 : 0);
+      bits[i] = i % 97 === 0 ? 0x80000000 : ((kept << 16) | lows[i % lows.length]!) >>> 0;
+    }
+    const grad = g.map((x) => x * 2); // halved exactly by (1 − beta2)
+    const param = Float32Array.from({ length: n }, () => r() - 0.5);
+    const packed = new Int32Array(n / 2);
+    // a −0 momentum where the gradient is −0, so the new momentum is −0 · 0.5 + −0 · 0.5 = −0
+    const packedHalves = new Uint16Array(packed.buffer);
+    for (let i = 0; i < n; i += 97) packedHalves[2 * (i % (n / 2)) + Math.floor(i / (n / 2))] = 0x8000;
+    const hyper = { learningRate: 1e-3, beta1: 0.9, beta2: 0.5, weightDecay: 0 };
+    const want = { param: new Float32Array(n), words: new Int32Array(n / 2) };
+    lionBf16Step([param, grad, packed], [want.param, want.words], hyper);
+    const got = tf.tidy(() => {
+      const [, w] = tf
+        .engine()
+        .runKernel(
+          LION_BF16,
+          { param: tf.tensor1d(param), grad: tf.tensor1d(grad), words: tf.tensor1d(packed, 'int32') },
+          { hyper } as unknown as tf.NamedAttrMap,
+        ) as tf.Tensor[];
+      return w!.dataSync().slice() as Int32Array;
+    });
+    const halves = new Uint16Array(want.words.buffer);
+    // the reference itself: ties went to the even neighbour (a tie under an odd half rounded up)
+    const m = n / 2;
+    const tieOdd = [...Array(n).keys()].find((i) => i % 97 !== 0 && i % 5 === 0 && (bits[i]! >>> 16) & 1)!;
+    expect(halves[2 * (tieOdd % m) + Math.floor(tieOdd / m)]).toBe(((bits[tieOdd]! >>> 16) + 1) & 0xffff);
+    expect(halves[0]).toBe(0); // element 0: −0 stored as +0
+    expect(new Uint16Array(got.buffer)).toEqual(halves);
+  });
+
   it('a Lion optimizer with bf16 momentum trains to the same bits with the SIMD kernel and with the JavaScript loop', async () => {
     const train = () =>
       trainedBits(

@@ -20,21 +20,6 @@
 (module
   (import "env" "memory" (memory 1))
 
-  (func $sign4 (param $c v128) (result v128)
-    (v128.or
-      (v128.and (f32x4.gt (local.get $c) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1))
-      (v128.and (f32x4.lt (local.get $c) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 -1 -1 -1 -1))))
-
-  ;; the bf16 pattern (in the low 16 bits) of each float32, rounded to nearest even, −0 as +0
-  (func $bf16x4 (param $b v128) (result v128)
-    (v128.andnot
-      (i32x4.shr_u
-        (i32x4.add
-          (i32x4.add (local.get $b) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff))
-          (v128.and (i32x4.shr_u (local.get $b) (i32.const 16)) (v128.const i32x4 1 1 1 1)))
-        (i32.const 16))
-      (i32x4.eq (local.get $b) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))))
-
   (func $bf16 (param $b i32) (result i32)
     (if (result i32) (i32.eq (local.get $b) (i32.const 0x80000000))
       (then (i32.const 0))
@@ -68,31 +53,64 @@
       (loop $words4
         (br_if $simdDone (i32.ge_u (local.get $w) (local.get $simdEnd)))
         (local.set $word (v128.load (i32.add (local.get $words) (i32.shl (local.get $w) (i32.const 2)))))
-        (local.set $half (i32.const 0))
-        (loop $halves
-          ;; byte offset of elements half·m + w … + 3
-          (local.set $at (i32.shl (i32.add (i32.mul (local.get $half) (local.get $m)) (local.get $w)) (i32.const 2)))
-          (local.set $mom
-            (if (result v128) (local.get $half)
-              (then (v128.and (local.get $word) (v128.const i32x4 0xffff0000 0xffff0000 0xffff0000 0xffff0000)))
-              (else (i32x4.shl (local.get $word) (i32.const 16)))))
-          (local.set $g (v128.load (i32.add (local.get $grad) (local.get $at))))
-          (local.set $c
-            (f32x4.add (f32x4.mul (local.get $mom) (local.get $b1)) (f32x4.mul (local.get $g) (local.get $nb1))))
-          (local.set $p (v128.load (i32.add (local.get $param) (local.get $at))))
-          (if (local.get $decays) (then (local.set $p (f32x4.mul (local.get $p) (local.get $decayv)))))
-          (v128.store (i32.add (local.get $outParam) (local.get $at))
-            (f32x4.sub (local.get $p) (f32x4.mul (call $sign4 (local.get $c)) (local.get $lrv))))
-          (local.set $c
-            (call $bf16x4
-              (f32x4.add (f32x4.mul (local.get $mom) (local.get $b2)) (f32x4.mul (local.get $g) (local.get $nb2)))))
-          (if (local.get $half)
-            (then
-              (v128.store (i32.add (local.get $outWords) (i32.shl (local.get $w) (i32.const 2)))
-                (v128.or (local.get $lo) (i32x4.shl (local.get $c) (i32.const 16)))))
-            (else (local.set $lo (local.get $c))))
-          (local.set $half (i32.add (local.get $half) (i32.const 1)))
-          (br_if $halves (i32.lt_u (local.get $half) (i32.const 2))))
+        ;; both halves written out (no calls, no per-half branches: constant shifts and masks)
+        ;; low halves: elements w … w + 3
+        (local.set $at (i32.shl (local.get $w) (i32.const 2)))
+        (local.set $mom (i32x4.shl (local.get $word) (i32.const 16)))
+        (local.set $g (v128.load (i32.add (local.get $grad) (local.get $at))))
+        (local.set $c
+          (f32x4.add (f32x4.mul (local.get $mom) (local.get $b1)) (f32x4.mul (local.get $g) (local.get $nb1))))
+        (local.set $p (v128.load (i32.add (local.get $param) (local.get $at))))
+        (if (local.get $decays) (then (local.set $p (f32x4.mul (local.get $p) (local.get $decayv)))))
+        ;; p − sign(c)·lr, sign(c) as (c > 0 ? 1 : 0) | (c < 0 ? −1 : 0)
+        (v128.store (i32.add (local.get $outParam) (local.get $at))
+          (f32x4.sub (local.get $p)
+            (f32x4.mul
+              (v128.or
+                (v128.and (f32x4.gt (local.get $c) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1))
+                (v128.and (f32x4.lt (local.get $c) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 -1 -1 -1 -1)))
+              (local.get $lrv))))
+        ;; the new momentum's bf16 pattern (low 16 bits), rounded to nearest even, −0 as +0
+        (local.set $c
+          (f32x4.add (f32x4.mul (local.get $mom) (local.get $b2)) (f32x4.mul (local.get $g) (local.get $nb2))))
+        (local.set $c
+          (v128.andnot
+            (i32x4.shr_u
+              (i32x4.add
+                (i32x4.add (local.get $c) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff))
+                (v128.and (i32x4.shr_u (local.get $c) (i32.const 16)) (v128.const i32x4 1 1 1 1)))
+              (i32.const 16))
+            (i32x4.eq (local.get $c) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))))
+        (local.set $lo (local.get $c))
+        ;; high halves: elements m + w … m + w + 3
+        (local.set $at (i32.shl (i32.add (local.get $m) (local.get $w)) (i32.const 2)))
+        (local.set $mom (v128.and (local.get $word) (v128.const i32x4 0xffff0000 0xffff0000 0xffff0000 0xffff0000)))
+        (local.set $g (v128.load (i32.add (local.get $grad) (local.get $at))))
+        (local.set $c
+          (f32x4.add (f32x4.mul (local.get $mom) (local.get $b1)) (f32x4.mul (local.get $g) (local.get $nb1))))
+        (local.set $p (v128.load (i32.add (local.get $param) (local.get $at))))
+        (if (local.get $decays) (then (local.set $p (f32x4.mul (local.get $p) (local.get $decayv)))))
+        ;; p − sign(c)·lr, sign(c) as (c > 0 ? 1 : 0) | (c < 0 ? −1 : 0)
+        (v128.store (i32.add (local.get $outParam) (local.get $at))
+          (f32x4.sub (local.get $p)
+            (f32x4.mul
+              (v128.or
+                (v128.and (f32x4.gt (local.get $c) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1))
+                (v128.and (f32x4.lt (local.get $c) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 -1 -1 -1 -1)))
+              (local.get $lrv))))
+        ;; the new momentum's bf16 pattern (low 16 bits), rounded to nearest even, −0 as +0
+        (local.set $c
+          (f32x4.add (f32x4.mul (local.get $mom) (local.get $b2)) (f32x4.mul (local.get $g) (local.get $nb2))))
+        (local.set $c
+          (v128.andnot
+            (i32x4.shr_u
+              (i32x4.add
+                (i32x4.add (local.get $c) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff))
+                (v128.and (i32x4.shr_u (local.get $c) (i32.const 16)) (v128.const i32x4 1 1 1 1)))
+              (i32.const 16))
+            (i32x4.eq (local.get $c) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))))
+        (v128.store (i32.add (local.get $outWords) (i32.shl (local.get $w) (i32.const 2)))
+          (v128.or (local.get $lo) (i32x4.shl (local.get $c) (i32.const 16))))
         (local.set $w (i32.add (local.get $w) (i32.const 4)))
         (br $words4)))
     ;; the remaining words one at a time; a half past the last element stays zero
