@@ -1,7 +1,7 @@
 // Where a wasm training step of blog-cnn (batch 32) spends its time: per kernel, as tfjs's profiler reports it
 // (wasm kernels are synchronous, so kernelMs is wall time), summed over several steps after warm-up.
 //
-//   node bench/profile-step.mjs [--steps 5] [--backend wasm]
+//   node bench/profile-step.mjs [--steps 5] [--backend wasm] [--optimizer gradsign]
 import { selectBackend } from '@gradsign/backends';
 import { loadMnist, subset } from '@gradsign/datasets';
 import { Trainer } from '@gradsign/trainer';
@@ -21,7 +21,7 @@ const data = { train: mnist.train, test: subset(mnist.test, 100) };
 const trainer = Trainer.create({
   config: {
     model: 'blog-cnn',
-    optimizer: 'gradsign',
+    optimizer: arg('--optimizer', 'gradsign'),
     steps: steps + 3,
     batchSize: 32,
     seed: 0,
