@@ -39,6 +39,38 @@ function words(n: number, low: number, high: number, seed: number): Int32Array {
   return new Int32Array(bytes.buffer);
 }
 
+/**
+ * One step on n random parameters, special gradients and counters drawn from [low, high], through the kernel tfjs
+ * runs (the SIMD one) and through the JavaScript kernel: the same parameter bits and words.
+ */
+function expectSameBits(
+  n: number,
+  counters: Parameters<typeof gradSignPacked4Step>[6],
+  learningRate: number,
+  low: number,
+  high: number,
+  seed: number,
+): void {
+  const r = rng(seed);
+  const param = Float32Array.from({ length: n }, () => (r() - 0.5) * 4);
+  const grad = specialGradients(n, seed + 1);
+  const packed = words(n, low, high, seed + 2);
+  const want = { param: new Float32Array(n), words: new Int32Array(packed.length) };
+  gradSignPacked4Step(param, grad, packed, learningRate, want.param, want.words, counters);
+  const got = tf.tidy(() => {
+    const out = runGradSignPacked4(
+      tf.tensor1d(param),
+      tf.tensor1d(grad),
+      tf.tensor1d(packed, 'int32'),
+      learningRate,
+      counters,
+    );
+    return [out.param.dataSync().slice(), out.words.dataSync().slice()] as const;
+  });
+  expect(new Uint32Array((got[0] as Float32Array).buffer)).toEqual(new Uint32Array(want.param.buffer));
+  expect(got[1]).toEqual(want.words);
+}
+
 describe('GradSign packed step, SIMD against the JavaScript kernel', () => {
   it('is the kernel optim-core registers, and the one a GradSign step runs', async () => {
     expect(GRADSIGN_PACKED4).toBe(GRADSIGN_PACKED4_KERNEL);
@@ -63,26 +95,7 @@ describe('GradSign packed step, SIMD against the JavaScript kernel', () => {
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
         (n, timescale, zeroGradient, learningRate, seed) => {
           const counters = gradSignCounters(timescale, zeroGradient);
-          const r = rng(seed);
-          const param = Float32Array.from({ length: n }, () => (r() - 0.5) * 4);
-          const grad = specialGradients(n, seed + 1);
-          const packed = words(n, counters.low, counters.high, seed + 2);
-          const want = { param: new Float32Array(n), words: new Int32Array(packed.length) };
-          gradSignPacked4Step(param, grad, packed, learningRate, want.param, want.words, counters);
-          const got = tf.tidy(() => {
-            const out = runGradSignPacked4(
-              tf.tensor1d(param),
-              tf.tensor1d(grad),
-              tf.tensor1d(packed, 'int32'),
-              learningRate,
-              counters,
-            );
-            return [out.param.dataSync().slice(), out.words.dataSync().slice()] as const;
-          });
-          expect(new Uint32Array((got[0] as Float32Array).buffer)).toEqual(
-            new Uint32Array(want.param.buffer),
-          );
-          expect(got[1]).toEqual(want.words);
+          expectSameBits(n, counters, learningRate, counters.low, counters.high, seed);
         },
       ),
       { numRuns: 150 },
@@ -116,26 +129,7 @@ describe('GradSign packed step, SIMD against the JavaScript kernel', () => {
         (n, { timescale, increment }, zeroGradient, seed) => {
           // any byte, as a loaded or damaged state may hold, not only the range GradSign keeps counters in
           const counters = { timescale, increment, scale: 2 ** -8, zeroGradient };
-          const r = rng(seed);
-          const param = Float32Array.from({ length: n }, () => (r() - 0.5) * 4);
-          const grad = specialGradients(n, seed + 1);
-          const packed = words(n, -128, 127, seed + 2);
-          const want = { param: new Float32Array(n), words: new Int32Array(packed.length) };
-          gradSignPacked4Step(param, grad, packed, 0.01, want.param, want.words, counters);
-          const got = tf.tidy(() => {
-            const out = runGradSignPacked4(
-              tf.tensor1d(param),
-              tf.tensor1d(grad),
-              tf.tensor1d(packed, 'int32'),
-              0.01,
-              counters,
-            );
-            return [out.param.dataSync().slice(), out.words.dataSync().slice()] as const;
-          });
-          expect(new Uint32Array((got[0] as Float32Array).buffer)).toEqual(
-            new Uint32Array(want.param.buffer),
-          );
-          expect(got[1]).toEqual(want.words);
+          expectSameBits(n, counters, 0.01, -128, 127, seed);
         },
       ),
       { numRuns: 120 },

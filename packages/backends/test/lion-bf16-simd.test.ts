@@ -45,6 +45,25 @@ function nanAsOne(words: Int32Array): Uint16Array {
   return halves;
 }
 
+/** One step through the kernel tfjs runs (the SIMD one): the new parameters and words. */
+function simdStep(
+  param: Float32Array,
+  grad: Float32Array,
+  packed: Int32Array,
+  hyper: Parameters<typeof lionBf16Step>[2],
+) {
+  return tf.tidy(() => {
+    const [p, w] = tf
+      .engine()
+      .runKernel(
+        LION_BF16,
+        { param: tf.tensor1d(param), grad: tf.tensor1d(grad), words: tf.tensor1d(packed, 'int32') },
+        { hyper } as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor[];
+    return [p!.dataSync().slice(), w!.dataSync().slice()] as const;
+  });
+}
+
 describe('Lion bf16 step, SIMD against the JavaScript kernel', () => {
   it('is the kernel optim-lion registers, and the one a Lion step with bf16 momentum runs', async () => {
     expect(LION_BF16).toBe(LION_BF16_KERNEL);
@@ -77,16 +96,7 @@ describe('Lion bf16 step, SIMD against the JavaScript kernel', () => {
           const packed = words(n, seed + 2);
           const want = { param: new Float32Array(n), words: new Int32Array(packed.length) };
           lionBf16Step([param, grad, packed], [want.param, want.words], hyper);
-          const got = tf.tidy(() => {
-            const [p, w] = tf
-              .engine()
-              .runKernel(
-                LION_BF16,
-                { param: tf.tensor1d(param), grad: tf.tensor1d(grad), words: tf.tensor1d(packed, 'int32') },
-                { hyper } as unknown as tf.NamedAttrMap,
-              ) as tf.Tensor[];
-            return [p!.dataSync().slice(), w!.dataSync().slice()] as const;
-          });
+          const got = simdStep(param, grad, packed, hyper);
           expect(new Uint32Array((got[0] as Float32Array).buffer)).toEqual(
             new Uint32Array(want.param.buffer),
           );
@@ -118,16 +128,7 @@ describe('Lion bf16 step, SIMD against the JavaScript kernel', () => {
     const hyper = { learningRate: 1e-3, beta1: 0.9, beta2: 0.5, weightDecay: 0 };
     const want = { param: new Float32Array(n), words: new Int32Array(n / 2) };
     lionBf16Step([param, grad, packed], [want.param, want.words], hyper);
-    const got = tf.tidy(() => {
-      const [, w] = tf
-        .engine()
-        .runKernel(
-          LION_BF16,
-          { param: tf.tensor1d(param), grad: tf.tensor1d(grad), words: tf.tensor1d(packed, 'int32') },
-          { hyper } as unknown as tf.NamedAttrMap,
-        ) as tf.Tensor[];
-      return w!.dataSync().slice() as Int32Array;
-    });
+    const got = simdStep(param, grad, packed, hyper)[1] as Int32Array;
     const halves = new Uint16Array(want.words.buffer);
     // the reference itself: ties went to the even neighbour (a tie under an odd half rounded up)
     const m = n / 2;
