@@ -93,7 +93,9 @@
         (local.set $e (i32.add (local.get $e) (i32.const 1)))
         (br $next))))
 
-  ;; the block's absmax from the lanes of the running maxima: NaN (canonical) if any value was NaN
+  ;; The block's absmax from the lanes of the running maxima: NaN (canonical) if any value was NaN. The rule loops
+  ;; keep those maxima as i32x4.max_u of the absolute values' bits, which orders them as f32x4.max does (every NaN
+  ;; above +Infinity) at a fraction of its cost in V8, whose f32x4.max also orders −0 and NaNs.
   (func $absmax (param $max4 v128) (param $max f32) (result f32)
     (local.set $max (f32.max (local.get $max) (f32x4.extract_lane 0 (local.get $max4))))
     (local.set $max (f32.max (local.get $max) (f32x4.extract_lane 1 (local.get $max4))))
@@ -279,8 +281,8 @@
                   (f32x4.splat (local.get $stepSize)))))
             (v128.store (i32.add (local.get $ms) (local.get $sa)) (local.get $m))
             (v128.store (i32.add (local.get $vs) (local.get $sa)) (local.get $v))
-            (local.set $mMax4 (f32x4.max (local.get $mMax4) (f32x4.abs (local.get $m))))
-            (local.set $vMax4 (f32x4.max (local.get $vMax4) (f32x4.abs (local.get $v))))
+            (local.set $mMax4 (i32x4.max_u (local.get $mMax4) (f32x4.abs (local.get $m))))
+            (local.set $vMax4 (i32x4.max_u (local.get $vMax4) (f32x4.abs (local.get $v))))
             (local.set $k (i32.add (local.get $k) (i32.const 4)))
             (br $rule4)))
         (block $done1
@@ -372,7 +374,7 @@
               (f32x4.add (f32x4.mul (local.get $m) (f32x4.splat (local.get $beta2)))
                 (f32x4.mul (local.get $g) (f32x4.splat (local.get $oneMinusBeta2)))))
             (v128.store (local.get $sa) (local.get $next))
-            (local.set $max4 (f32x4.max (local.get $max4) (f32x4.abs (local.get $next))))
+            (local.set $max4 (i32x4.max_u (local.get $max4) (f32x4.abs (local.get $next))))
             (local.set $k (i32.add (local.get $k) (i32.const 4)))
             (br $rule4)))
         (block $done1
