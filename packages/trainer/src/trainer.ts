@@ -94,6 +94,8 @@ export class Trainer extends TrainerBase {
   private readonly observer: { sink: GradientObserver; variables: readonly ObservedVariable[] } | null;
 
   private readonly replica: ReplicaGroup | null;
+  /** The gradients and loss of one step, flat, for the replica all-reduce (reused from step to step). */
+  private replicaSums: Float64Array | null = null;
 
   private constructor(
     config: TrainConfig,
@@ -281,7 +283,8 @@ export class Trainer extends TrainerBase {
   ): { grads: tf.NamedTensorMap; loss: number } {
     const names = this.model.trainableVariables().map((v) => v.name);
     const size = names.reduce((n, name) => n + grads[name]!.size, 0);
-    const flat = new Float64Array(size + 1);
+    if (this.replicaSums?.length !== size + 1) this.replicaSums = new Float64Array(size + 1);
+    const flat = this.replicaSums;
     let offset = 0;
     for (const name of names) {
       flat.set(grads[name]!.dataSync() as Float32Array, offset);
