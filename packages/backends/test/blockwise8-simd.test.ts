@@ -3,7 +3,8 @@
 // `adamBlockwise8Step`, optim-lion's `lionBlockwise8Step`), on sizes with every remainder of the planar layout and
 // of the block, random block sizes, linear codes of any level count and lookup codes of any size (random values,
 // and bitsandbytes' dynamic maps), random hyperparameters with and without weight decay, arbitrary stored bytes and
-// absmax (0 and NaN included), and gradients with 0, -0, NaN and ±Infinity (fast-check). A NaN absmax is compared
+// absmax (0 and NaN included), and gradients with 0, -0, NaN and ±Infinity or finite ones (fast-check; finite
+// gradients leave most blocks' absmax finite, where the encoder takes its fast paths). A NaN absmax is compared
 // as NaN (its payload is the engine's choice). Adam8bit and Lion with int8 momentum train to the same bits with and
 // without the fix.
 import { Adam8bit, DYNAMIC_SIGNED, DYNAMIC_UNSIGNED } from '@gradsign/optim-adam8bit';
@@ -48,7 +49,24 @@ const codes = fc.oneof(
       return lookupCode('random', [...values]) as BlockwiseCode;
     }),
   fc.constantFrom(DYNAMIC_SIGNED as BlockwiseCode, DYNAMIC_UNSIGNED as BlockwiseCode),
+  // a midpoint at +0 (which t orders apart from −0 values), and buckets holding several midpoints (no fast table)
+  fc.constantFrom(
+    lookupCode('zero-midpoint', [-1, -0.5, 0.5, 1]) as BlockwiseCode,
+    lookupCode('crowded', [
+      -1,
+      0.1,
+      ...Array.from({ length: 6 }, (_, i) => 0.1 + (i + 1) * 2 ** -27),
+      1,
+    ]) as BlockwiseCode,
+  ),
 );
+
+/**
+ * Gradients with 0, −0, NaN and ±Infinity, or (finite) only 0, −0 and finite values: then most blocks have a
+ * finite absmax, where the encoder takes its fast paths.
+ */
+const gradientsOf = (n: number, seed: number, finite: boolean) =>
+  specialGradients(n, seed).map((g) => (finite && !Number.isFinite(g) ? 1e-3 : g));
 
 /** Packed state of n elements in blocks: random bytes (a few zero blocks), absmax mostly small, some 0 and NaN. */
 function state(n: number, blockSize: number, seed: number) {
@@ -128,10 +146,11 @@ describe('steps on block-wise 8-bit state, WebAssembly against the JavaScript ke
         }),
         fc.integer({ min: 1, max: 10000 }),
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-        (n, blockSize, mCode, vCode, hyper, step, seed) => {
+        fc.boolean(),
+        (n, blockSize, mCode, vCode, hyper, step, seed, finite) => {
           const r = rng(seed);
           const param = Float32Array.from({ length: n }, () => (r() - 0.5) * 4);
-          const grad = specialGradients(n, seed + 1);
+          const grad = gradientsOf(n, seed + 1, finite);
           const m = state(n, blockSize, seed + 2);
           const v = state(n, blockSize, seed + 3);
           const attrs = {
@@ -177,10 +196,11 @@ describe('steps on block-wise 8-bit state, WebAssembly against the JavaScript ke
           weightDecay: fc.oneof(fc.constant(0), fc.double({ min: 1e-4, max: 1, noNaN: true })),
         }),
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-        (n, blockSize, code, hyper, seed) => {
+        fc.boolean(),
+        (n, blockSize, code, hyper, seed, finite) => {
           const r = rng(seed);
           const param = Float32Array.from({ length: n }, () => (r() - 0.5) * 4);
-          const grad = specialGradients(n, seed + 1);
+          const grad = gradientsOf(n, seed + 1, finite);
           const m = state(n, blockSize, seed + 2);
           const attrs = { constants: lionConstants(hyper), blockSize, codec: blockwise8Codec(code)! };
           const want = [

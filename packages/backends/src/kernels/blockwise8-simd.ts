@@ -33,6 +33,7 @@ export const blockwise8SimdFor = kernel.bind;
 const DECODE = 16;
 const MIDPOINTS = 1040;
 const BUCKETS = 2080;
+const FAST = BUCKETS + 4 * 65536;
 
 /** Per backend, each codec's image on its heap (written once, kept for the backend's life). */
 const images = new WeakMap<object, Map<Blockwise8Codec, number>>();
@@ -43,7 +44,8 @@ function codecImage(backend: WasmBackendLike, codec: Blockwise8Codec, memory: { 
   const cached = perBackend.get(codec);
   if (cached !== undefined) return cached;
   const form = codec.form;
-  const bytes = form.kind === 'lookup' ? BUCKETS + 4 * 65536 : MIDPOINTS;
+  const fast = form.kind === 'lookup' ? fastEntries(form.midpoints, form.offset) : null;
+  const bytes = form.kind === 'lookup' ? FAST + 4 * 65536 : MIDPOINTS;
   const ptr = memory.malloc(bytes);
   const heap = heapBuffer(backend);
   const ints = new Int32Array(heap, ptr, 4);
@@ -51,12 +53,14 @@ function codecImage(backend: WasmBackendLike, codec: Blockwise8Codec, memory: { 
   ints[0] = form.kind === 'lookup' ? 1 : 0;
   floats[1] = form.kind === 'linear' ? form.levels : 0;
   ints[2] = form.kind === 'lookup' ? form.offset : 0;
+  ints[3] = form.kind === 'linear' || fast != null ? 1 : 0;
   floats.set(codec.decode, DECODE / 4);
   if (form.kind === 'lookup') {
     const midpoints = new Float32Array(257).fill(Number.POSITIVE_INFINITY);
     midpoints.set(form.midpoints);
     floats.set(midpoints, MIDPOINTS / 4);
     new Uint32Array(heap, ptr + BUCKETS, 65536).set(bucketEntries(form.buckets, form.midpoints));
+    if (fast != null) new Uint32Array(heap, ptr + FAST, 65536).set(fast);
   }
   perBackend.set(codec, ptr);
   return ptr;
@@ -76,6 +80,43 @@ function bucketEntries(buckets: Uint16Array, midpoints: Float32Array): Uint32Arr
     if (bits[lo]! >>> 16 !== key) return lo | (2 << 8);
     return (lo | (1 << 8) | ((bits[lo]! & 0xffff) << 16)) >>> 0;
   });
+}
+
+/**
+ * The fast table of blockwise8.wat for a lookup code, or null where it would not give `lowerBound`'s count: where
+ * a bucket holds two midpoints, or a midpoint is NaN or −0 (the signed order puts −0 just below +0, so +0 would
+ * count as above it; a +0 midpoint is fine: nothing counts as above it but x > 0). Keys are the top 16 bits of
+ * t(x): x's float32 pattern with its magnitude bits flipped where the sign is set, so that t is a signed number in
+ * the floats' order. For each key: (the number of midpoints below the bucket −
+ * offset) & 255 | (the low 16 bits of t(its one midpoint), 0xffff where it has none) << 16.
+ */
+function fastEntries(midpoints: Float32Array, offset: number): Uint32Array | null {
+  const bits = new Int32Array(Float32Array.from(midpoints).buffer);
+  const t = Int32Array.from(bits, (b) => (b < 0 ? b ^ 0x7fffffff : b));
+  for (let i = 0; i < t.length; i++) {
+    if (Number.isNaN(midpoints[i]!) || Object.is(midpoints[i], -0)) return null;
+    if (i > 0 && t[i]! <= t[i - 1]!) return null;
+  }
+  const below = (key: number) => {
+    let lo = 0;
+    let hi = t.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (t[mid]! < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const out = new Uint32Array(65536);
+  for (let key = 0; key < 65536; key++) {
+    const first = (key << 16) | 0; // the bucket's lowest t, as a signed number
+    const lo = below(first);
+    const inside = below(first + 0x10000) - lo;
+    if (inside > 1) return null;
+    const low = inside === 1 ? t[lo]! & 0xffff : 0xffff;
+    out[key] = (((lo - offset) & 255) | (low << 16)) >>> 0;
+  }
+  return out;
 }
 
 function heapBuffer(backend: WasmBackendLike): ArrayBuffer {

@@ -12,7 +12,9 @@
 ;;   D  encode   each to its byte: a linear code rounds x · levels; a lookup code counts the midpoints below x,
 ;;               starting from the bucket of x's top 16 bits (which holds at most one midpoint for the dynamic maps:
 ;;               then one comparison of low bits; else a binary search over the bucket)   (SIMD, bucket lookups lane
-;;               by lane)
+;;               by lane). Where the block's absmax is finite, every x is too, and D takes shorter paths: the
+;;               linear byte from the pattern of the rounded value plus 1.5 · 2^23, the lookup count from a table
+;;               keyed by x's pattern made signed-ordered, with one signed comparison
 ;;
 ;; Every product, quotient and sum is one float32 operation, as the JavaScript loops' Math.fround, so results are
 ;; bit-identical; a NaN absmax is stored as the canonical 0x7fc00000. Bytes past the last element are zeroed. To
@@ -20,8 +22,13 @@
 ;;
 ;; A codec is an image on the heap (blockwise8-simd.ts writes it):
 ;;   0: i32 kind (0 linear, 1 lookup)   4: f32 levels   8: i32 offset (subtracted from a lookup count)
+;;   12: i32 1 where D may take its fast paths (every linear code; a lookup code with the fast table)
 ;;   16: f32[256] decode table   1040: f32[257] midpoints, +Infinity past the last
 ;;   2080: u32[65536] buckets by x's top 16 bits: lo | span << 8 | (low 16 bits of midpoint lo where span is 1) << 16
+;;   264224: u32[65536] the fast table, by the top 16 bits of t(x) (x's pattern, its magnitude bits flipped where the
+;;           sign is set: a signed number in the floats' order): (lo − offset) & 255 | (low 16 bits of t(the
+;;           bucket's one midpoint), 0xffff where it has none) << 16; present where no bucket holds two midpoints
+;;           and no midpoint is −0 or NaN
 ;;
 ;; Regenerate generated/blockwise8-wasm.ts after editing: `node scripts/build-simd.mjs`.
 (module
@@ -105,11 +112,13 @@
       (then (f32.reinterpret_i32 (i32.const 0x7fc00000)))
       (else (local.get $max))))
 
-  ;; C and D: the byte of element start + k = encode(values[k] / divisor), for k < count. Four elements at once
+  ;; C and D: the byte of element start + k = encode(values[k] / divisor), for k < count, where the divisor is the
+  ;; block's absmax `max` (1 where it is 0 or NaN). Four elements at once
   ;; where they share a lane (their bytes are merged into byte `lane` of four consecutive words), and for a lookup
   ;; code where each of their buckets holds at most one midpoint; else one at a time.
-  (func $encode (param $values i32) (param $count i32) (param $divisor f32) (param $codec i32) (param $bytes i32)
+  (func $encode (param $values i32) (param $count i32) (param $max f32) (param $codec i32) (param $bytes i32)
     (param $start i32) (param $words i32)
+    (local $divisor f32) (local $fast i32) (local $t4 v128)
     (local $k i32) (local $at i32) (local $lane i32) (local $word i32) (local $x f32) (local $y f32)
     (local $levels f32) (local $offset i32) (local $lookup i32) (local $e i32) (local $lo i32) (local $hi i32)
     (local $mid i32) (local $x4 v128) (local $q v128) (local $e4 v128) (local $m0 v128) (local $m1 v128)
@@ -119,6 +128,11 @@
     (local.set $lookup (i32.load (local.get $codec)))
     (local.set $levels (f32.load offset=4 (local.get $codec)))
     (local.set $offset (i32.load offset=8 (local.get $codec)))
+    (local.set $divisor
+      (if (result f32) (f32.gt (local.get $max) (f32.const 0)) (then (local.get $max)) (else (f32.const 1))))
+    ;; a finite max bounds every x to [−1, 1] (and a max of 0 leaves only zeros): the fast paths below hold
+    (local.set $fast
+      (i32.and (i32.load offset=12 (local.get $codec)) (f32.lt (local.get $max) (f32.const inf))))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $k) (local.get $count)))
@@ -131,6 +145,38 @@
             (local.set $x4
               (f32x4.div (v128.load (i32.add (local.get $values) (i32.shl (local.get $k) (i32.const 2))))
                 (f32x4.splat (local.get $divisor))))
+            (if (local.get $fast)
+              (then
+                (if (local.get $lookup)
+                  (then
+                    ;; t: x's pattern as a signed number in the floats' order (magnitude bits flipped below 0);
+                    ;; the fast table's entry for t's top 16 bits: (count below − offset) & 255 | low 16 bits
+                    ;; of t(the bucket's midpoint), 0xffff where it has none, << 16
+                    (local.set $t4
+                      (v128.xor (local.get $x4)
+                        (v128.and (i32x4.shr_s (local.get $x4) (i32.const 31))
+                          (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))))
+                    (local.set $q (i32x4.shl (i32x4.shr_u (local.get $t4) (i32.const 16)) (i32.const 2)))
+                    (local.set $e4 (i32x4.replace_lane 0 (local.get $e4) (i32.load offset=264224 (i32.add (local.get $codec) (i32x4.extract_lane 0 (local.get $q))))))
+                    (local.set $e4 (i32x4.replace_lane 1 (local.get $e4) (i32.load offset=264224 (i32.add (local.get $codec) (i32x4.extract_lane 1 (local.get $q))))))
+                    (local.set $e4 (i32x4.replace_lane 2 (local.get $e4) (i32.load offset=264224 (i32.add (local.get $codec) (i32x4.extract_lane 2 (local.get $q))))))
+                    (local.set $e4 (i32x4.replace_lane 3 (local.get $e4) (i32.load offset=264224 (i32.add (local.get $codec) (i32x4.extract_lane 3 (local.get $q))))))
+                    ;; one more where the midpoint lies below x (the comparison gives −1)
+                    (local.set $q
+                      (i32x4.sub (v128.and (local.get $e4) (v128.const i32x4 0xff 0xff 0xff 0xff))
+                        (i32x4.gt_s
+                          (v128.and (local.get $t4) (v128.const i32x4 0xffff 0xffff 0xffff 0xffff))
+                          (i32x4.shr_u (local.get $e4) (i32.const 16))))))
+                  (else
+                    ;; linear: floor(x · levels + 0.5) is a whole number within ±128, so adding 1.5 · 2^23 puts
+                    ;; it, mod 256, in the low byte of the sum's pattern
+                    (local.set $q
+                      (f32x4.add
+                        (f32x4.floor
+                          (f32x4.add (f32x4.mul (local.get $x4) (f32x4.splat (local.get $levels)))
+                            (v128.const f32x4 0.5 0.5 0.5 0.5)))
+                        (v128.const f32x4 12582912 12582912 12582912 12582912))))))
+              (else
             (if (local.get $lookup)
               (then
                 ;; each bucket's entry: lo | span << 8 | (the low 16 bits of midpoint lo) << 16
@@ -169,7 +215,7 @@
                       (v128.const f32x4 0.5 0.5 0.5 0.5))))
                 (local.set $q
                   (v128.and (i32x4.trunc_sat_f32x4_s (local.get $x4))
-                    (f32x4.lt (f32x4.abs (local.get $x4)) (v128.const f32x4 2147483648 2147483648 2147483648 2147483648))))))))
+                    (f32x4.lt (f32x4.abs (local.get $x4)) (v128.const f32x4 2147483648 2147483648 2147483648 2147483648))))))))))
         (if (local.get $simd)
           (then
             ;; merge the four bytes into byte `lane` of words word … word + 3
@@ -320,10 +366,10 @@
         (f32.store (i32.add (local.get $outMAbsmax) (i32.shl (local.get $b) (i32.const 2))) (local.get $mMax))
         (f32.store (i32.add (local.get $outVAbsmax) (i32.shl (local.get $b) (i32.const 2))) (local.get $vMax))
         (call $encode (local.get $ms) (local.get $count)
-          (if (result f32) (f32.gt (local.get $mMax) (f32.const 0)) (then (local.get $mMax)) (else (f32.const 1)))
+          (local.get $mMax)
           (local.get $mCodec) (local.get $mOut) (local.get $start) (local.get $words))
         (call $encode (local.get $vs) (local.get $count)
-          (if (result f32) (f32.gt (local.get $vMax) (f32.const 0)) (then (local.get $vMax)) (else (f32.const 1)))
+          (local.get $vMax)
           (local.get $vCodec) (local.get $vOut) (local.get $start) (local.get $words))
         (local.set $b (i32.add (local.get $b) (i32.const 1)))
         (local.set $start (i32.add (local.get $start) (local.get $count)))
@@ -407,7 +453,7 @@
         (local.set $max (call $absmax (local.get $max4) (local.get $max)))
         (f32.store (i32.add (local.get $outAbsmax) (i32.shl (local.get $b) (i32.const 2))) (local.get $max))
         (call $encode (local.get $scratch) (local.get $count)
-          (if (result f32) (f32.gt (local.get $max) (f32.const 0)) (then (local.get $max)) (else (f32.const 1)))
+          (local.get $max)
           (local.get $codec) (local.get $wOut) (local.get $start) (local.get $words))
         (local.set $b (i32.add (local.get $b) (i32.const 1)))
         (local.set $start (i32.add (local.get $start) (local.get $count)))
