@@ -38,7 +38,7 @@
   ;; share a lane: their bytes are byte `lane` of four consecutive words.
   (func $decode (param $bytes i32) (param $start i32) (param $count i32) (param $words i32) (param $codec i32)
     (param $scale f32) (param $values i32)
-    (local $lane i32) (local $word i32) (local $k i32) (local $idx v128) (local $d v128)
+    (local $lane i32) (local $word i32) (local $k i32) (local $at i32) (local $d v128)
     (local.set $lane (i32.div_u (local.get $start) (local.get $words)))
     (local.set $word (i32.sub (local.get $start) (i32.mul (local.get $lane) (local.get $words))))
     (block $done
@@ -48,18 +48,23 @@
               (i32.le_u (i32.add (local.get $k) (i32.const 4)) (local.get $count))
               (i32.le_u (i32.add (local.get $word) (i32.const 4)) (local.get $words)))
           (then
-            ;; byte offsets into the table of the four codes
-            (local.set $idx
-              (i32x4.shl
-                (v128.and
-                  (i32x4.shr_u (v128.load (i32.add (local.get $bytes) (i32.shl (local.get $word) (i32.const 2))))
-                    (i32.shl (local.get $lane) (i32.const 3)))
-                  (v128.const i32x4 0xff 0xff 0xff 0xff))
-                (i32.const 2)))
-            (local.set $d (f32x4.replace_lane 0 (local.get $d) (f32.load offset=16 (i32.add (local.get $codec) (i32x4.extract_lane 0 (local.get $idx))))))
-            (local.set $d (f32x4.replace_lane 1 (local.get $d) (f32.load offset=16 (i32.add (local.get $codec) (i32x4.extract_lane 1 (local.get $idx))))))
-            (local.set $d (f32x4.replace_lane 2 (local.get $d) (f32.load offset=16 (i32.add (local.get $codec) (i32x4.extract_lane 2 (local.get $idx))))))
-            (local.set $d (f32x4.replace_lane 3 (local.get $d) (f32.load offset=16 (i32.add (local.get $codec) (i32x4.extract_lane 3 (local.get $idx))))))
+            ;; the four codes' table entries, each loaded straight into its lane
+            (local.set $at (i32.add (local.get $bytes) (i32.add (i32.shl (local.get $word) (i32.const 2)) (local.get $lane))))
+            (local.set $d
+              (v128.load32_zero offset=16
+                (i32.add (local.get $codec) (i32.shl (i32.load8_u (local.get $at)) (i32.const 2)))))
+            (local.set $d
+              (v128.load32_lane offset=16 1
+                (i32.add (local.get $codec) (i32.shl (i32.load8_u offset=4 (local.get $at)) (i32.const 2)))
+                (local.get $d)))
+            (local.set $d
+              (v128.load32_lane offset=16 2
+                (i32.add (local.get $codec) (i32.shl (i32.load8_u offset=8 (local.get $at)) (i32.const 2)))
+                (local.get $d)))
+            (local.set $d
+              (v128.load32_lane offset=16 3
+                (i32.add (local.get $codec) (i32.shl (i32.load8_u offset=12 (local.get $at)) (i32.const 2)))
+                (local.get $d)))
             (v128.store (i32.add (local.get $values) (i32.shl (local.get $k) (i32.const 2)))
               (f32x4.mul (local.get $d) (f32x4.splat (local.get $scale))))
             (local.set $k (i32.add (local.get $k) (i32.const 4)))
