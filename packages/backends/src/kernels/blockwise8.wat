@@ -162,10 +162,10 @@
                         (v128.and (i32x4.shr_s (local.get $x4) (i32.const 31))
                           (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))))
                     (local.set $q (i32x4.shl (i32x4.shr_u (local.get $t4) (i32.const 16)) (i32.const 2)))
-                    (local.set $e4 (i32x4.replace_lane 0 (local.get $e4) (i32.load offset=264224 (i32.add (local.get $codec) (i32x4.extract_lane 0 (local.get $q))))))
-                    (local.set $e4 (i32x4.replace_lane 1 (local.get $e4) (i32.load offset=264224 (i32.add (local.get $codec) (i32x4.extract_lane 1 (local.get $q))))))
-                    (local.set $e4 (i32x4.replace_lane 2 (local.get $e4) (i32.load offset=264224 (i32.add (local.get $codec) (i32x4.extract_lane 2 (local.get $q))))))
-                    (local.set $e4 (i32x4.replace_lane 3 (local.get $e4) (i32.load offset=264224 (i32.add (local.get $codec) (i32x4.extract_lane 3 (local.get $q))))))
+                    (local.set $e4 (v128.load32_lane offset=264224 0 (i32.add (local.get $codec) (i32x4.extract_lane 0 (local.get $q))) (local.get $e4)))
+                    (local.set $e4 (v128.load32_lane offset=264224 1 (i32.add (local.get $codec) (i32x4.extract_lane 1 (local.get $q))) (local.get $e4)))
+                    (local.set $e4 (v128.load32_lane offset=264224 2 (i32.add (local.get $codec) (i32x4.extract_lane 2 (local.get $q))) (local.get $e4)))
+                    (local.set $e4 (v128.load32_lane offset=264224 3 (i32.add (local.get $codec) (i32x4.extract_lane 3 (local.get $q))) (local.get $e4)))
                     ;; one more where the midpoint lies below x (the comparison gives −1)
                     (local.set $q
                       (i32x4.sub (v128.and (local.get $e4) (v128.const i32x4 0xff 0xff 0xff 0xff))
@@ -187,10 +187,10 @@
                 ;; each bucket's entry: lo | span << 8 | (the low 16 bits of midpoint lo) << 16
                 (local.set $q
                   (i32x4.shl (i32x4.shr_u (local.get $x4) (i32.const 16)) (i32.const 2)))
-                (local.set $e4 (i32x4.replace_lane 0 (local.get $e4) (i32.load offset=2080 (i32.add (local.get $codec) (i32x4.extract_lane 0 (local.get $q))))))
-                (local.set $e4 (i32x4.replace_lane 1 (local.get $e4) (i32.load offset=2080 (i32.add (local.get $codec) (i32x4.extract_lane 1 (local.get $q))))))
-                (local.set $e4 (i32x4.replace_lane 2 (local.get $e4) (i32.load offset=2080 (i32.add (local.get $codec) (i32x4.extract_lane 2 (local.get $q))))))
-                (local.set $e4 (i32x4.replace_lane 3 (local.get $e4) (i32.load offset=2080 (i32.add (local.get $codec) (i32x4.extract_lane 3 (local.get $q))))))
+                (local.set $e4 (v128.load32_lane offset=2080 0 (i32.add (local.get $codec) (i32x4.extract_lane 0 (local.get $q))) (local.get $e4)))
+                (local.set $e4 (v128.load32_lane offset=2080 1 (i32.add (local.get $codec) (i32x4.extract_lane 1 (local.get $q))) (local.get $e4)))
+                (local.set $e4 (v128.load32_lane offset=2080 2 (i32.add (local.get $codec) (i32x4.extract_lane 2 (local.get $q))) (local.get $e4)))
+                (local.set $e4 (v128.load32_lane offset=2080 3 (i32.add (local.get $codec) (i32x4.extract_lane 3 (local.get $q))) (local.get $e4)))
                 (local.set $simd
                   (i32x4.all_true
                     (i32x4.le_u (v128.and (local.get $e4) (v128.const i32x4 0xff00 0xff00 0xff00 0xff00))
