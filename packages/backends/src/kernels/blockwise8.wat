@@ -5,7 +5,8 @@
 ;; `blockSize` elements at a time:
 ;;
 ;;   A  decode   the block's bytes (planar: element i is byte i div words of word i mod words) through the code's
-;;               table, times the block's absmax, into scratch                 (SIMD, table lookups lane by lane)
+;;               table, times the block's absmax: inside B's loop where the block lies in one lane and holds whole
+;;               groups of 4 (all but a few blocks), else into scratch first      (SIMD, table lookups lane by lane)
 ;;   B  rule     the optimizer's rule over the parameter, the gradient and the decoded state; the new state goes
 ;;               back to scratch, with its absolute maximum                                      (SIMD)
 ;;   C  divide   the new state by that maximum (by 1 when it is 0 or NaN), and
@@ -288,6 +289,7 @@
     (local $pa i32) (local $sa i32)
     (local $p v128) (local $g v128) (local $m v128) (local $v v128) (local $mMax4 v128) (local $vMax4 v128)
     (local $ps f32) (local $gs f32) (local $mf f32) (local $vf f32) (local $mMax f32) (local $vMax f32)
+    (local $lane i32) (local $word0 i32) (local $regular i32) (local $at i32) (local $mScale f32) (local $vScale f32)
     (local.set $ms (local.get $scratch))
     (local.set $vs (i32.add (local.get $scratch) (i32.shl (local.get $blockSize) (i32.const 2))))
     (block $blocksDone
@@ -295,10 +297,21 @@
         (br_if $blocksDone (i32.ge_u (local.get $start) (local.get $n)))
         (local.set $count (i32.sub (local.get $n) (local.get $start)))
         (if (i32.gt_u (local.get $count) (local.get $blockSize)) (then (local.set $count (local.get $blockSize))))
-        (call $decode (local.get $mIn) (local.get $start) (local.get $count) (local.get $words) (local.get $mCodec)
-          (f32.load (i32.add (local.get $mAbsmax) (i32.shl (local.get $b) (i32.const 2)))) (local.get $ms))
-        (call $decode (local.get $vIn) (local.get $start) (local.get $count) (local.get $words) (local.get $vCodec)
-          (f32.load (i32.add (local.get $vAbsmax) (i32.shl (local.get $b) (i32.const 2)))) (local.get $vs))
+        ;; a block within one lane, of whole groups of 4, decodes inside the rule loop (no pass through scratch;
+        ;; the codes of elements k … k + 3 are byte `lane` of words word0 + k … + 3)
+        (local.set $lane (i32.div_u (local.get $start) (local.get $words)))
+        (local.set $word0 (i32.sub (local.get $start) (i32.mul (local.get $lane) (local.get $words))))
+        (local.set $regular
+          (i32.and (i32.le_u (i32.add (local.get $word0) (local.get $count)) (local.get $words))
+            (i32.eqz (i32.and (local.get $count) (i32.const 3)))))
+        (local.set $mScale (f32.load (i32.add (local.get $mAbsmax) (i32.shl (local.get $b) (i32.const 2)))))
+        (local.set $vScale (f32.load (i32.add (local.get $vAbsmax) (i32.shl (local.get $b) (i32.const 2)))))
+        (if (i32.eqz (local.get $regular))
+          (then
+            (call $decode (local.get $mIn) (local.get $start) (local.get $count) (local.get $words) (local.get $mCodec)
+              (local.get $mScale) (local.get $ms))
+            (call $decode (local.get $vIn) (local.get $start) (local.get $count) (local.get $words) (local.get $vCodec)
+              (local.get $vScale) (local.get $vs))))
         (local.set $mMax4 (v128.const i32x4 0 0 0 0))
         (local.set $vMax4 (v128.const i32x4 0 0 0 0))
         (local.set $mMax (f32.const 0))
@@ -316,11 +329,41 @@
               (then (local.set $g (f32x4.add (local.get $g) (f32x4.mul (local.get $p) (f32x4.splat (local.get $l2)))))))
             (local.set $m
               (f32x4.add
-                (f32x4.mul (v128.load (i32.add (local.get $ms) (local.get $sa))) (f32x4.splat (local.get $beta1)))
+                (f32x4.mul
+                  (if (result v128) (local.get $regular)
+                  (then
+                    (local.set $at (i32.add (local.get $mIn) (i32.add (i32.shl (i32.add (local.get $word0) (local.get $k)) (i32.const 2)) (local.get $lane))))
+                    (f32x4.mul
+                      (v128.load32_lane offset=16 3
+                        (i32.add (local.get $mCodec) (i32.shl (i32.load8_u offset=12 (local.get $at)) (i32.const 2)))
+                        (v128.load32_lane offset=16 2
+                          (i32.add (local.get $mCodec) (i32.shl (i32.load8_u offset=8 (local.get $at)) (i32.const 2)))
+                          (v128.load32_lane offset=16 1
+                            (i32.add (local.get $mCodec) (i32.shl (i32.load8_u offset=4 (local.get $at)) (i32.const 2)))
+                            (v128.load32_zero offset=16
+                              (i32.add (local.get $mCodec) (i32.shl (i32.load8_u (local.get $at)) (i32.const 2)))))))
+                      (f32x4.splat (local.get $mScale))))
+                    (else (v128.load (i32.add (local.get $ms) (local.get $sa)))))
+                  (f32x4.splat (local.get $beta1)))
                 (f32x4.mul (local.get $g) (f32x4.splat (local.get $oneMinusBeta1)))))
             (local.set $v
               (f32x4.add
-                (f32x4.mul (v128.load (i32.add (local.get $vs) (local.get $sa))) (f32x4.splat (local.get $beta2)))
+                (f32x4.mul
+                  (if (result v128) (local.get $regular)
+                  (then
+                    (local.set $at (i32.add (local.get $vIn) (i32.add (i32.shl (i32.add (local.get $word0) (local.get $k)) (i32.const 2)) (local.get $lane))))
+                    (f32x4.mul
+                      (v128.load32_lane offset=16 3
+                        (i32.add (local.get $vCodec) (i32.shl (i32.load8_u offset=12 (local.get $at)) (i32.const 2)))
+                        (v128.load32_lane offset=16 2
+                          (i32.add (local.get $vCodec) (i32.shl (i32.load8_u offset=8 (local.get $at)) (i32.const 2)))
+                          (v128.load32_lane offset=16 1
+                            (i32.add (local.get $vCodec) (i32.shl (i32.load8_u offset=4 (local.get $at)) (i32.const 2)))
+                            (v128.load32_zero offset=16
+                              (i32.add (local.get $vCodec) (i32.shl (i32.load8_u (local.get $at)) (i32.const 2)))))))
+                      (f32x4.splat (local.get $vScale))))
+                    (else (v128.load (i32.add (local.get $vs) (local.get $sa)))))
+                  (f32x4.splat (local.get $beta2)))
                 (f32x4.mul (f32x4.mul (local.get $g) (local.get $g)) (f32x4.splat (local.get $oneMinusBeta2)))))
             (v128.store (i32.add (local.get $outParam) (local.get $pa))
               (f32x4.sub (local.get $p)
@@ -392,13 +435,23 @@
     (local $b i32) (local $start i32) (local $count i32) (local $k i32) (local $pa i32) (local $sa i32)
     (local $p v128) (local $g v128) (local $m v128) (local $c v128) (local $next v128) (local $max4 v128)
     (local $ps f32) (local $gs f32) (local $mf f32) (local $cf f32) (local $nf f32) (local $max f32)
+    (local $lane i32) (local $word0 i32) (local $regular i32) (local $at i32) (local $scale f32)
     (block $blocksDone
       (loop $blocks
         (br_if $blocksDone (i32.ge_u (local.get $start) (local.get $n)))
         (local.set $count (i32.sub (local.get $n) (local.get $start)))
         (if (i32.gt_u (local.get $count) (local.get $blockSize)) (then (local.set $count (local.get $blockSize))))
-        (call $decode (local.get $wIn) (local.get $start) (local.get $count) (local.get $words) (local.get $codec)
-          (f32.load (i32.add (local.get $absmax) (i32.shl (local.get $b) (i32.const 2)))) (local.get $scratch))
+        ;; a block within one lane, of whole groups of 4, decodes inside the rule loop (no pass through scratch)
+        (local.set $lane (i32.div_u (local.get $start) (local.get $words)))
+        (local.set $word0 (i32.sub (local.get $start) (i32.mul (local.get $lane) (local.get $words))))
+        (local.set $regular
+          (i32.and (i32.le_u (i32.add (local.get $word0) (local.get $count)) (local.get $words))
+            (i32.eqz (i32.and (local.get $count) (i32.const 3)))))
+        (local.set $scale (f32.load (i32.add (local.get $absmax) (i32.shl (local.get $b) (i32.const 2)))))
+        (if (i32.eqz (local.get $regular))
+          (then
+            (call $decode (local.get $wIn) (local.get $start) (local.get $count) (local.get $words) (local.get $codec)
+              (local.get $scale) (local.get $scratch))))
         (local.set $max4 (v128.const i32x4 0 0 0 0))
         (local.set $max (f32.const 0))
         (local.set $k (i32.const 0))
@@ -407,7 +460,22 @@
             (br_if $done4 (i32.gt_u (i32.add (local.get $k) (i32.const 4)) (local.get $count)))
             (local.set $pa (i32.shl (i32.add (local.get $start) (local.get $k)) (i32.const 2)))
             (local.set $sa (i32.add (local.get $scratch) (i32.shl (local.get $k) (i32.const 2))))
-            (local.set $m (v128.load (local.get $sa)))
+            (local.set $m
+              (if (result v128) (local.get $regular)
+                (then
+                  ;; A, fused: the codes of elements k … k + 3 are byte `lane` of words word0 + k … + 3
+                  (local.set $at (i32.add (local.get $wIn) (i32.add (i32.shl (i32.add (local.get $word0) (local.get $k)) (i32.const 2)) (local.get $lane))))
+                  (f32x4.mul
+                    (v128.load32_lane offset=16 3
+                      (i32.add (local.get $codec) (i32.shl (i32.load8_u offset=12 (local.get $at)) (i32.const 2)))
+                      (v128.load32_lane offset=16 2
+                        (i32.add (local.get $codec) (i32.shl (i32.load8_u offset=8 (local.get $at)) (i32.const 2)))
+                        (v128.load32_lane offset=16 1
+                          (i32.add (local.get $codec) (i32.shl (i32.load8_u offset=4 (local.get $at)) (i32.const 2)))
+                          (v128.load32_zero offset=16
+                            (i32.add (local.get $codec) (i32.shl (i32.load8_u (local.get $at)) (i32.const 2)))))))
+                    (f32x4.splat (local.get $scale))))
+                (else (v128.load (local.get $sa)))))
             (local.set $g (v128.load (i32.add (local.get $grad) (local.get $pa))))
             (local.set $c
               (f32x4.add (f32x4.mul (local.get $m) (f32x4.splat (local.get $beta1)))
