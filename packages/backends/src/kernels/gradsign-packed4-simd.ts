@@ -55,9 +55,10 @@ const isPowerOfTwo = (x: number) => Number.isInteger(x) && x > 0 && (x & (x - 1)
 
 const bytewiseCache = new Map<string, boolean>();
 /**
- * Whether the counter rule for timescale T (a power of two) and increment k is exact in 8-bit arithmetic, as the
- * module's bytewise loop computes it: the decay's terms stay within 8 bits, and every int8 counter (any byte, not
- * only the range GradSign keeps them in: a loaded state may hold anything) steps to an int8 counter.
+ * Whether the module's bytewise loop computes the counter rule for timescale T (a power of two) and increment k
+ * exactly: it takes the decay in 16-bit lanes (for T up to 64) and narrows it back to bytes, then adds the push in
+ * 8 bits, so every int8 counter (any byte, not only the range GradSign keeps them in: a loaded state may hold
+ * anything) must step to an int8 counter.
  */
 export function bytewiseExact(timescale: number, increment: number): boolean {
   const key = `${timescale}/${increment}`;
@@ -65,7 +66,7 @@ export function bytewiseExact(timescale: number, increment: number): boolean {
   if (exact === undefined) {
     const shift = Math.log2(timescale);
     const half = timescale >> 1;
-    exact = shift <= 6 && timescale - 1 + half <= 127 && increment >= 0 && increment <= 127;
+    exact = shift <= 6 && increment >= 0 && increment <= 127;
     for (let c = -128; exact && c <= 127; c++) {
       const decayed = c - ((c + half) >> shift);
       exact = decayed - increment >= -128 && decayed + increment <= 127;

@@ -7,8 +7,8 @@
 ;;   p' = p - (f32(c') * scale) * lr             (three float32 operations, as the JS loop's Math.fround)
 ;;
 ;; With `bytewise` set, the SIMD loop runs the counter rule on 16 counters at once, in 8-bit lanes, straight on the
-;; packed words: the decay as (c >> shift) + (((c & (T - 1)) + half) >> shift), which is floor((c + half) / T) with
-;; no intermediate outside 8 bits, and the push from the 4 lanes' sign masks narrowed to bytes. That is exact only
+;; packed words: the decayed counters in 16-bit lanes (c - ((c + half) >> shift), narrowed back to bytes), and the
+;; push from the 4 lanes' sign masks narrowed to bytes, added in 8 bits. That is exact only
 ;; when every int8 counter steps to an int8 counter; the caller sets `bytewise` only for such constants
 ;; (`bytewiseExact` in gradsign-packed4-simd.ts). Otherwise each lane's counters are widened to 32 bits.
 ;;
@@ -32,7 +32,8 @@
     (local $word v128) (local $packed v128) (local $c v128) (local $g v128) (local $gt v128) (local $neg v128)
     (local $kv v128) (local $halfv v128) (local $lrv v128) (local $scalev v128) (local $zeroMask v128)
     (local $cs i32) (local $gs f32) (local $packedS i32)
-    (local $c8 v128) (local $gt8 v128) (local $neg8 v128) (local $k8 v128) (local $half8 v128) (local $mask8 v128)
+    (local $c8 v128) (local $gt8 v128) (local $neg8 v128) (local $k8 v128) (local $half16 v128) (local $lo16 v128)
+    (local $hi16 v128)
     (local $g0 v128) (local $g1 v128) (local $g2 v128) (local $g3 v128)
     (local.set $kv (i32x4.splat (local.get $k)))
     (local.set $halfv (i32x4.splat (local.get $half)))
@@ -52,8 +53,7 @@
     (local.set $w (i32.const 0))
     (if (local.get $bytewise) (then
     (local.set $k8 (i8x16.splat (local.get $k)))
-    (local.set $half8 (i8x16.splat (local.get $half)))
-    (local.set $mask8 (i8x16.splat (i32.sub (i32.shl (i32.const 1) (local.get $shift)) (i32.const 1))))
+    (local.set $half16 (i16x8.splat (local.get $half)))
     (block $bytesDone
       (loop $bytes16
         (br_if $bytesDone (i32.ge_u (local.get $w) (local.get $simdEnd)))
@@ -90,14 +90,15 @@
                     (f32x4.lt (local.get $g3) (v128.const f32x4 0 0 0 0))))
                 (local.get $gt8)))))
         ;; c' = c - floor((c + half) / T) + push, every step within 8 bits
+        (local.set $lo16 (i16x8.extend_low_i8x16_s (local.get $word)))
+        (local.set $hi16 (i16x8.extend_high_i8x16_s (local.get $word)))
         (local.set $c8
           (i8x16.add
-            (i8x16.sub
-              (local.get $word)
-              (i8x16.add
-                (i8x16.shr_s (local.get $word) (local.get $shift))
-                (i8x16.shr_s (i8x16.add (v128.and (local.get $word) (local.get $mask8)) (local.get $half8))
-                  (local.get $shift))))
+            (i8x16.narrow_i16x8_s
+              (i16x8.sub (local.get $lo16)
+                (i16x8.shr_s (i16x8.add (local.get $lo16) (local.get $half16)) (local.get $shift)))
+              (i16x8.sub (local.get $hi16)
+                (i16x8.shr_s (i16x8.add (local.get $hi16) (local.get $half16)) (local.get $shift))))
             (i8x16.sub (v128.and (local.get $gt8) (local.get $k8)) (v128.and (local.get $neg8) (local.get $k8)))))
         (v128.store (i32.add (local.get $outWords) (local.get $w4)) (local.get $c8))
         ;; the parameters, lane by lane: the lane's new counters sign-extended to 32 bits
