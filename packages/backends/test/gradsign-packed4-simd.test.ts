@@ -50,9 +50,10 @@ function expectSameBits(
   low: number,
   high: number,
   seed: number,
+  paramSpread = 4,
 ): void {
   const r = rng(seed);
-  const param = Float32Array.from({ length: n }, () => (r() - 0.5) * 4);
+  const param = Float32Array.from({ length: n }, () => (r() - 0.5) * paramSpread);
   const grad = specialGradients(n, seed + 1);
   const packed = words(n, low, high, seed + 2);
   const want = { param: new Float32Array(n), words: new Int32Array(packed.length) };
@@ -91,7 +92,12 @@ describe('GradSign packed step, SIMD against the JavaScript kernel', () => {
         fc.oneof(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 71, max: 5000 })),
         fc.constantFrom(...GRADSIGN_TIMESCALES),
         fc.constantFrom('negative' as const, 'zero' as const),
-        fc.oneof(fc.double({ min: 1e-6, max: 10, noNaN: true }), fc.constantFrom(0, 1e-3, 3e38, -1e-3)),
+        // tiny rates whose product with the scale is (2^-140) and is not (1e-40) a float32: the 8-bit loop's one
+        // multiplication by scale · lr holds only for the first
+        fc.oneof(
+          fc.double({ min: 1e-6, max: 10, noNaN: true }),
+          fc.constantFrom(0, 1e-3, 3e38, -1e-3, 2 ** -140, 1e-40, 3e-39),
+        ),
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
         (n, timescale, zeroGradient, learningRate, seed) => {
           const counters = gradSignCounters(timescale, zeroGradient);
@@ -102,13 +108,20 @@ describe('GradSign packed step, SIMD against the JavaScript kernel', () => {
     );
   });
 
+  it('multiplies by scale · lr at once only where that product is a float32 (zero parameters show every bit)', () => {
+    const counters = gradSignCounters(8, 'negative');
+    for (const learningRate of [2 ** -140, 1e-40, 3e-39, 1.17e-38, 1e-3])
+      for (const seed of [1, 2, 3])
+        expectSameBits(997, counters, learningRate, counters.low, counters.high, seed, 0);
+  });
+
   it('runs the 8-bit loop exactly where every int8 counter steps to an int8 counter, and the 32-bit one elsewhere', () => {
     for (const t of GRADSIGN_TIMESCALES) {
       const { timescale, increment } = gradSignCounters(t);
       expect(bytewiseExact(timescale, increment)).toBe(true);
     }
-    // T = 32, k = 8: 127 - floor(143 / 32) + 8 = 131 leaves int8 (T = 2, k = 65 too); T = 128: (c & 127) + 64 does
-    // not fit in 8 bits
+    // T = 32, k = 8: 127 - floor(143 / 32) + 8 = 131 leaves int8 (T = 2, k = 65 too); T = 128: beyond the 8-bit
+    // loop's shifts (up to 6)
     expect(bytewiseExact(32, 8)).toBe(false);
     expect(bytewiseExact(128, 1)).toBe(false);
     expect(bytewiseExact(2, 65)).toBe(false);

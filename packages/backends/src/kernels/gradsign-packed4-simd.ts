@@ -76,6 +76,9 @@ export function bytewiseExact(timescale: number, increment: number): boolean {
   return exact;
 }
 
+/** Whether the float32 product of `a` and `b` is exact (float32 values multiply exactly in doubles). */
+const exactProduct = (a: number, b: number) => Math.fround(a * b) === a * b;
+
 /**
  * Replacement for optim-core's wasm GradSign kernel (a JavaScript loop on the wasm heap): the same step as
  * WebAssembly SIMD, bit-identical (see gradsign-packed4.wat). Where the module cannot run, or for attrs outside
@@ -113,7 +116,7 @@ export function wasmGradSignPacked4Kernel(fallback: tf.KernelFunc | undefined): 
       timescale >> 1,
       increment,
       zeroGradient === 'negative' ? 1 : 0,
-      bytewiseExact(timescale, increment) ? 1 : 0,
+      bytewiseExact(timescale, increment) && exactProduct(scale, Math.fround(learningRate)) ? 1 : 0,
     );
     return [outParam, outWords];
   };

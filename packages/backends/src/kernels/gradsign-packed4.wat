@@ -8,8 +8,9 @@
 ;;
 ;; With `bytewise` set, the SIMD loop runs the counter rule on 16 counters at once, in 8-bit lanes, straight on the
 ;; packed words: the decayed counters in 16-bit lanes (c - ((c + half) >> shift), narrowed back to bytes), and the
-;; push from the 4 lanes' sign masks narrowed to bytes, added in 8 bits. That is exact only
-;; when every int8 counter steps to an int8 counter; the caller sets `bytewise` only for such constants
+;; push from the 4 lanes' sign masks narrowed to bytes, added in 8 bits; the parameter as p - f32(c') * (scale * lr),
+;; one product. That is exact only when every int8 counter steps to an int8 counter and scale * lr is a float32
+;; (then c' * (scale * lr) and (c' * scale) * lr round the same real number); the caller sets `bytewise` only then
 ;; (`bytewiseExact` in gradsign-packed4-simd.ts). Otherwise each lane's counters are widened to 32 bits.
 ;;
 ;; The layout is planar: element i sits in byte lane floor(i / m) of word i mod m, so for 4 consecutive words the 4
@@ -32,7 +33,7 @@
     (local $word v128) (local $packed v128) (local $c v128) (local $g v128) (local $gt v128) (local $neg v128)
     (local $kv v128) (local $halfv v128) (local $lrv v128) (local $scalev v128) (local $zeroMask v128)
     (local $cs i32) (local $gs f32) (local $packedS i32)
-    (local $c8 v128) (local $gt8 v128) (local $neg8 v128) (local $k8 v128) (local $half16 v128) (local $lo16 v128)
+    (local $c8 v128) (local $gt8 v128) (local $push8 v128) (local $k8 v128) (local $k2x8 v128) (local $factorv v128) (local $half16 v128) (local $lo16 v128)
     (local $hi16 v128)
     (local $g0 v128) (local $g1 v128) (local $g2 v128) (local $g3 v128)
     (local.set $kv (i32x4.splat (local.get $k)))
@@ -53,6 +54,8 @@
     (local.set $w (i32.const 0))
     (if (local.get $bytewise) (then
     (local.set $k8 (i8x16.splat (local.get $k)))
+    (local.set $k2x8 (i8x16.splat (i32.shl (local.get $k) (i32.const 1))))
+    (local.set $factorv (f32x4.splat (f32.mul (local.get $scale) (local.get $lr))))
     (local.set $half16 (i16x8.splat (local.get $half)))
     (block $bytesDone
       (loop $bytes16
@@ -75,20 +78,22 @@
                 (f32x4.gt (local.get $g2) (v128.const f32x4 0 0 0 0))
                 (f32x4.gt (local.get $g3) (v128.const f32x4 0 0 0 0))))
             (local.get $gt8)))
-        ;; pushes down: everything not > 0 (the reference), or only g < 0
-        (local.set $neg8
+        ;; the push: +k where g > 0, else -k (the reference: (gt & 2k) - k), or -k only where g < 0
+        (local.set $push8
           (if (result v128) (local.get $zeroPushes)
-            (then (v128.not (local.get $gt8)))
+            (then (i8x16.sub (v128.and (local.get $gt8) (local.get $k2x8)) (local.get $k8)))
             (else
-              (i8x16.shuffle 0 4 8 12 1 5 9 13 2 6 10 14 3 7 11 15
-                (i8x16.narrow_i16x8_s
-                  (i16x8.narrow_i32x4_s
-                    (f32x4.lt (local.get $g0) (v128.const f32x4 0 0 0 0))
-                    (f32x4.lt (local.get $g1) (v128.const f32x4 0 0 0 0)))
-                  (i16x8.narrow_i32x4_s
-                    (f32x4.lt (local.get $g2) (v128.const f32x4 0 0 0 0))
-                    (f32x4.lt (local.get $g3) (v128.const f32x4 0 0 0 0))))
-                (local.get $gt8)))))
+              (i8x16.sub (v128.and (local.get $gt8) (local.get $k8))
+                (v128.and (local.get $k8)
+                  (i8x16.shuffle 0 4 8 12 1 5 9 13 2 6 10 14 3 7 11 15
+                    (i8x16.narrow_i16x8_s
+                      (i16x8.narrow_i32x4_s
+                        (f32x4.lt (local.get $g0) (v128.const f32x4 0 0 0 0))
+                        (f32x4.lt (local.get $g1) (v128.const f32x4 0 0 0 0)))
+                      (i16x8.narrow_i32x4_s
+                        (f32x4.lt (local.get $g2) (v128.const f32x4 0 0 0 0))
+                        (f32x4.lt (local.get $g3) (v128.const f32x4 0 0 0 0))))
+                    (local.get $gt8)))))))
         ;; c' = c - floor((c + half) / T) + push, every step within 8 bits
         (local.set $lo16 (i16x8.extend_low_i8x16_s (local.get $word)))
         (local.set $hi16 (i16x8.extend_high_i8x16_s (local.get $word)))
@@ -99,32 +104,32 @@
                 (i16x8.shr_s (i16x8.add (local.get $lo16) (local.get $half16)) (local.get $shift)))
               (i16x8.sub (local.get $hi16)
                 (i16x8.shr_s (i16x8.add (local.get $hi16) (local.get $half16)) (local.get $shift))))
-            (i8x16.sub (v128.and (local.get $gt8) (local.get $k8)) (v128.and (local.get $neg8) (local.get $k8)))))
+            (local.get $push8)))
         (v128.store (i32.add (local.get $outWords) (local.get $w4)) (local.get $c8))
         ;; the parameters, lane by lane: the lane's new counters sign-extended to 32 bits
         (local.set $at (local.get $w4))
         (v128.store (i32.add (local.get $outParam) (local.get $at))
           (f32x4.sub (v128.load (i32.add (local.get $param) (local.get $at)))
-            (f32x4.mul (f32x4.mul (f32x4.convert_i32x4_s
+            (f32x4.mul (f32x4.convert_i32x4_s
               (i32x4.shr_s (i32x4.shl (local.get $c8) (i32.const 24)) (i32.const 24)))
-              (local.get $scalev)) (local.get $lrv))))
+              (local.get $factorv))))
         (local.set $at (i32.add (local.get $w4) (local.get $lane1)))
         (v128.store (i32.add (local.get $outParam) (local.get $at))
           (f32x4.sub (v128.load (i32.add (local.get $param) (local.get $at)))
-            (f32x4.mul (f32x4.mul (f32x4.convert_i32x4_s
+            (f32x4.mul (f32x4.convert_i32x4_s
               (i32x4.shr_s (i32x4.shl (local.get $c8) (i32.const 16)) (i32.const 24)))
-              (local.get $scalev)) (local.get $lrv))))
+              (local.get $factorv))))
         (local.set $at (i32.add (local.get $w4) (local.get $lane2)))
         (v128.store (i32.add (local.get $outParam) (local.get $at))
           (f32x4.sub (v128.load (i32.add (local.get $param) (local.get $at)))
-            (f32x4.mul (f32x4.mul (f32x4.convert_i32x4_s
+            (f32x4.mul (f32x4.convert_i32x4_s
               (i32x4.shr_s (i32x4.shl (local.get $c8) (i32.const 8)) (i32.const 24)))
-              (local.get $scalev)) (local.get $lrv))))
+              (local.get $factorv))))
         (local.set $at (i32.add (local.get $w4) (local.get $lane3)))
         (v128.store (i32.add (local.get $outParam) (local.get $at))
           (f32x4.sub (v128.load (i32.add (local.get $param) (local.get $at)))
-            (f32x4.mul (f32x4.mul (f32x4.convert_i32x4_s (i32x4.shr_s (local.get $c8) (i32.const 24)))
-              (local.get $scalev)) (local.get $lrv))))
+            (f32x4.mul (f32x4.convert_i32x4_s (i32x4.shr_s (local.get $c8) (i32.const 24)))
+              (local.get $factorv))))
         (local.set $w (i32.add (local.get $w) (i32.const 4)))
         (br $bytes16)))))
     (block $simdDone
