@@ -87,8 +87,8 @@ function bucketEntries(buckets: Uint16Array, midpoints: Float32Array): Uint32Arr
  * a bucket holds two midpoints, or a midpoint is NaN or −0 (the signed order puts −0 just below +0, so +0 would
  * count as above it; a +0 midpoint is fine: nothing counts as above it but x > 0). Keys are the top 16 bits of
  * t(x): x's float32 pattern with its magnitude bits flipped where the sign is set, so that t is a signed number in
- * the floats' order. For each key: (the number of midpoints below the bucket −
- * offset) & 255 | (the low 16 bits of t(its one midpoint), 0xffff where it has none) << 16.
+ * the floats' order. For each key: (the number of midpoints below the bucket − offset) & 255 | (the low 16 bits of
+ * t(its one midpoint), 0xffff where it has none) << 16.
  */
 function fastEntries(midpoints: Float32Array, offset: number): Uint32Array | null {
   const bits = new Int32Array(Float32Array.from(midpoints).buffer);
