@@ -5,6 +5,7 @@
 // reports new/old pair by pair. Medians in ms per call.
 //
 //   node bench/blockwise8-steps.mjs [--rounds 15] [--against /path/to/old/packages/backends/dist]
+import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { selectBackend } from '@gradsign/backends';
 import { DYNAMIC_SIGNED, DYNAMIC_UNSIGNED } from '@gradsign/optim-adam8bit';
@@ -16,6 +17,16 @@ const arg = (flag) =>
   process.argv.includes(flag) ? process.argv[process.argv.indexOf(flag) + 1] : undefined;
 const rounds = Number(arg('--rounds') ?? 15);
 const against = arg('--against');
+const fail = (why) => {
+  console.error(`blockwise8-steps: ${why}`);
+  process.exit(2);
+};
+if (!Number.isInteger(rounds) || rounds < 1)
+  fail(`--rounds must be a positive whole number, got ${arg('--rounds')}`);
+if (against != null && !existsSync(`${against}/kernels/blockwise8-simd.js`))
+  fail(
+    `--against ${against}: no kernels/blockwise8-simd.js there (give another build's packages/backends/dist)`,
+  );
 await selectBackend(['wasm'], { onLog: () => {} });
 const wasm = tf.backend();
 const builds = { new: await import('../dist/kernels/blockwise8-simd.js') };

@@ -10,6 +10,10 @@ import { gradSignPacked4SimdFor } from '../dist/kernels/gradsign-packed4-simd.js
 
 const i = process.argv.indexOf('--rounds');
 const rounds = i >= 0 ? Number(process.argv[i + 1]) : 25;
+if (!Number.isInteger(rounds) || rounds < 1) {
+  console.error(`gradsign-loops: --rounds must be a positive whole number, got ${process.argv[i + 1]}`);
+  process.exit(2);
+}
 await selectBackend(['wasm'], { onLog: () => {} });
 const wasm = tf.backend();
 const simd = gradSignPacked4SimdFor(wasm);
