@@ -192,7 +192,9 @@ describe('steps on block-wise 8-bit state, WebAssembly against the JavaScript ke
         fc.record({
           learningRate: fc.double({ min: 1e-6, max: 1, noNaN: true }),
           beta1: fc.double({ min: 0, max: 1, noNaN: true }),
-          beta2: fc.double({ min: 0, max: 1, noNaN: true }),
+          // β2 = 1 carries the decoded momentum unchanged into the new absmax and codes, so every bit of the
+          // decode shows (elsewhere the gradient's share mostly hides the decode's last bits)
+          beta2: fc.oneof(fc.constant(1), fc.double({ min: 0, max: 1, noNaN: true })),
           weightDecay: fc.oneof(fc.constant(0), fc.double({ min: 1e-4, max: 1, noNaN: true })),
         }),
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),

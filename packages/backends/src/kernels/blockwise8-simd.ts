@@ -35,6 +35,28 @@ const MIDPOINTS = 1040;
 const BUCKETS = 2080;
 const FAST = BUCKETS + 4 * 65536;
 
+/** A linear code's image ends after its split reciprocal (hi, lo) and the flag that it reproduces the table. */
+const LINEAR_END = MIDPOINTS + 12;
+
+/**
+ * 1 / levels as hi + lo, where hi keeps 16 significant bits (so q · hi is exact for every byte's |q| ≤ 128) and
+ * lo = fround(1 / levels − hi): fround(q · hi + fround(q · lo)) is then fround(q / levels). Returned only where that
+ * reproduces `decode` for every byte (0 where |q| > levels); the kernel otherwise looks the values up.
+ */
+export function linearSplit(levels: number, decode: Float32Array): { hi: number; lo: number } | null {
+  const hiBits = new Float32Array([1 / levels]);
+  const bits = new Uint32Array(hiBits.buffer);
+  bits[0] = bits[0]! & 0xffffff00;
+  const hi = hiBits[0]!;
+  const lo = Math.fround(1 / levels - hi);
+  for (let byte = 0; byte < 256; byte++) {
+    const q = (byte << 24) >> 24;
+    const value = Math.abs(q) > levels ? 0 : Math.fround(Math.fround(q * hi) + Math.fround(q * lo));
+    if (!Object.is(value, decode[byte])) return null;
+  }
+  return { hi, lo };
+}
+
 /** Per backend, each codec's image on its heap (written once, kept for the backend's life). */
 const images = new WeakMap<object, Map<Blockwise8Codec, number>>();
 
@@ -45,7 +67,7 @@ function codecImage(backend: WasmBackendLike, codec: Blockwise8Codec, memory: { 
   if (cached !== undefined) return cached;
   const form = codec.form;
   const fast = form.kind === 'lookup' ? fastEntries(form.midpoints, form.offset) : null;
-  const bytes = form.kind === 'lookup' ? FAST + 4 * 65536 : MIDPOINTS;
+  const bytes = form.kind === 'lookup' ? FAST + 4 * 65536 : LINEAR_END;
   const ptr = memory.malloc(bytes);
   const heap = heapBuffer(backend);
   const ints = new Int32Array(heap, ptr, 4);
@@ -55,6 +77,12 @@ function codecImage(backend: WasmBackendLike, codec: Blockwise8Codec, memory: { 
   ints[2] = form.kind === 'lookup' ? form.offset : 0;
   ints[3] = form.kind === 'linear' || fast != null ? 1 : 0;
   floats.set(codec.decode, DECODE / 4);
+  if (form.kind === 'linear') {
+    const split = linearSplit(form.levels, codec.decode);
+    floats[MIDPOINTS / 4] = split?.hi ?? 0;
+    floats[MIDPOINTS / 4 + 1] = split?.lo ?? 0;
+    ints[MIDPOINTS / 4 + 2] = split != null ? 1 : 0;
+  }
   if (form.kind === 'lookup') {
     const midpoints = new Float32Array(257).fill(Number.POSITIVE_INFINITY);
     midpoints.set(form.midpoints);
