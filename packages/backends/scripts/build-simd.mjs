@@ -7,6 +7,8 @@
 // when a committed file is out of date instead of writing it (the tests run it, so the committed bytes cannot go
 // stale).
 //
+// Loop bodies marked `;; unroll` are written out first (unroll.mjs).
+//
 // Kernels with multiply-adds also get an FMA build of both (fuse-madd.mjs: f32x4.mul + f32x4.add become relaxed
 // SIMD's f32x4.relaxed_madd), loaded where the engine has relaxed SIMD. Node 20 has it only behind
 // --experimental-wasm-relaxed-simd, so the script re-runs itself with that flag to validate those builds.
@@ -18,6 +20,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import wabtInit from 'wabt';
 import { fuseMultiplyAdds } from './fuse-madd.mjs';
+import { unrollLoops } from './unroll.mjs';
 
 /** (module (func (param v128 v128 v128) (result v128) (f32x4.relaxed_madd (local.get 0) (local.get 1) (local.get 2)))) */
 const RELAXED_PROBE = Uint8Array.from([
@@ -77,7 +80,7 @@ function assemble(name, text, shared) {
 const check = process.argv.includes('--check');
 let stale = false;
 for (const m of MODULES) {
-  const source = readFileSync(join(KERNELS, m.wat), 'utf8');
+  const source = unrollLoops(readFileSync(join(KERNELS, m.wat), 'utf8')).text;
   if (!source.includes(MEMORY_IMPORT)) throw new Error(`${m.wat} must import its memory as ${MEMORY_IMPORT}`);
   const buffer = assemble(m.wat, source, false);
   const shared = assemble(m.wat, source.replace(MEMORY_IMPORT, SHARED_MEMORY_IMPORT), true);

@@ -190,7 +190,11 @@ describe('steps on block-wise 8-bit state, WebAssembly against the JavaScript ke
         blockSizes,
         codes,
         fc.record({
-          learningRate: fc.double({ min: 1e-6, max: 1, noNaN: true }),
+          // (0, a negative and an infinite rate reach the general loop, which takes sign(c) · lr as a product)
+          learningRate: fc.oneof(
+            { arbitrary: fc.double({ min: 1e-6, max: 1, noNaN: true }), weight: 4 },
+            fc.constantFrom(0, -0.01, Number.POSITIVE_INFINITY),
+          ),
           beta1: fc.double({ min: 0, max: 1, noNaN: true }),
           // β2 = 1 carries the decoded momentum unchanged into the new absmax and codes, so every bit of the
           // decode shows (elsewhere the gradient's share mostly hides the decode's last bits)
@@ -219,6 +223,35 @@ describe('steps on block-wise 8-bit state, WebAssembly against the JavaScript ke
       ),
       { numRuns: 150 },
     );
+  });
+
+  it("Lion's regular blocks give the same bits for every linear code, unit betas and edge learning rates", () => {
+    // Blocks of 256 in one lane (the kernel's own loops), random bytes (many outside a small code's range, which
+    // decode to 0), β1 = β2 = 1 so that every bit of the decoded momentum reaches the outputs, parameters with ±0
+    // and gradients with 0 and NaN (c = 0 or NaN, where sign(c) · lr is 0 · lr).
+    const n = 4096;
+    const r = rng(7);
+    const param = Float32Array.from({ length: n }, (_, i) =>
+      i % 7 === 0 ? 0 : i % 7 === 1 ? -0 : r() - 0.5,
+    );
+    const grad = gradientsOf(n, 8, false);
+    const m = state(n, 256, 9);
+    const rates = [1e-3, 0, -0.01, Number.POSITIVE_INFINITY];
+    for (let levels = 1; levels <= 127; levels++) {
+      const learningRate = rates[levels % rates.length]!;
+      const hyper = { learningRate, beta1: 1, beta2: 1, weightDecay: levels % 2 === 0 ? 0 : 0.1 };
+      const attrs = {
+        constants: lionConstants(hyper),
+        blockSize: 256,
+        codec: blockwise8Codec(linearCode(levels))!,
+      };
+      const want = [new Float32Array(n), new Int32Array(m.words.length), new Float32Array(m.absmax.length)];
+      lionBlockwise8Step([param, grad, m.words, m.absmax], want, attrs);
+      const got = run(LION_BLOCKWISE8, { param, grad, words: m.words, absmax: m.absmax }, attrs);
+      expect(new Uint32Array(got[0]!.buffer), `levels ${levels}`).toEqual(new Uint32Array(want[0]!.buffer));
+      expect(got[1], `levels ${levels}`).toEqual(want[1]);
+      expect(bits(got[2] as Float32Array), `levels ${levels}`).toEqual(bits(want[2] as Float32Array));
+    }
   });
 
   it('Adam8bit and int8 Lion train to the same bits with the WebAssembly kernel and with the JavaScript loop', async () => {

@@ -6,7 +6,7 @@
 ;;
 ;;   A  decode   the block's bytes (planar: element i is byte i div words of word i mod words) through the code's
 ;;               table, times the block's absmax: inside B's loop where the block is regular (it lies in one lane
-;;               and holds whole groups of 4: all but a few blocks), else into scratch first (SIMD, table lookups
+;;               and holds whole groups of 8: all but a few blocks), else into scratch first (SIMD, table lookups
 ;;               lane by lane; Lion's regular blocks compute a linear code's q / levels instead, exactly)
 ;;   B  rule     the optimizer's rule over the parameter, the gradient and the decoded state; the new state goes
 ;;               back to scratch, with its absolute maximum                                      (SIMD)
@@ -19,8 +19,9 @@
 ;;               keyed by x's pattern made signed-ordered, with one signed comparison
 ;;
 ;; Regular blocks run B (and D where it takes the fast paths) in their own functions ($adamRegular, $lionRegular,
-;; $encodeFast), pointer by pointer with every invariant held in a local: V8 hoists neither splats nor constants
-;; out of a loop, and spills a large function's locals to the stack.
+;; $encodeFast), pointer by pointer with every invariant held in a local, eight elements a turn: V8 hoists neither
+;; splats nor constants out of a loop, unrolls none, and spills a large function's locals to the stack. Bodies
+;; between `;; unroll N BYTES $pointers` and `;; end unroll` are written N times by scripts/unroll.mjs at build.
 ;;
 ;; Every product, quotient and sum is one float32 operation, as the JavaScript loops' Math.fround, so results are
 ;; bit-identical; a NaN absmax is stored as the canonical 0x7fc00000. Bytes past the last element are zeroed. To
@@ -301,7 +302,8 @@
         (local.set $magnitude (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))
         (local.set $low16 (v128.const i32x4 0xffff 0xffff 0xffff 0xffff))
         (local.set $byte (v128.const i32x4 0xff 0xff 0xff 0xff))
-        (loop $lookup
+        (loop $byLookup
+          ;; unroll 2 16 $s $dst
           (local.set $x4 (f32x4.div (v128.load (local.get $s)) (local.get $d4)))
           (local.set $t4
             (v128.xor (local.get $x4)
@@ -316,15 +318,17 @@
               (i32x4.gt_s (v128.and (local.get $t4) (local.get $low16)) (i32x4.shr_u (local.get $e4) (i32.const 16)))))
           (v128.store (local.get $dst)
             (v128.bitselect (i32x4.shl (local.get $q) (local.get $shift)) (v128.load (local.get $dst)) (local.get $mask)))
-          (local.set $s (i32.add (local.get $s) (i32.const 16)))
-          (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
-          (br_if $lookup (i32.lt_u (local.get $s) (local.get $end)))))
+          ;; end unroll
+          (local.set $s (i32.add (local.get $s) (i32.const 32)))
+          (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+          (br_if $byLookup (i32.lt_u (local.get $s) (local.get $end)))))
       (else
         ;; linear: the byte of floor(x · levels + 0.5) + 1.5 · 2^23, as in $encode
         (local.set $levels4 (f32x4.splat (f32.load offset=4 (local.get $codec))))
         (local.set $half (v128.const f32x4 0.5 0.5 0.5 0.5))
         (local.set $magic (v128.const f32x4 12582912 12582912 12582912 12582912))
-        (loop $linear
+        (loop $byLevels
+          ;; unroll 2 16 $s $dst
           (local.set $x4 (f32x4.div (v128.load (local.get $s)) (local.get $d4)))
           (local.set $q
             (f32x4.add
@@ -332,9 +336,10 @@
               (local.get $magic)))
           (v128.store (local.get $dst)
             (v128.bitselect (i32x4.shl (local.get $q) (local.get $shift)) (v128.load (local.get $dst)) (local.get $mask)))
-          (local.set $s (i32.add (local.get $s) (i32.const 16)))
-          (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
-          (br_if $linear (i32.lt_u (local.get $s) (local.get $end)))))))
+          ;; end unroll
+          (local.set $s (i32.add (local.get $s) (i32.const 32)))
+          (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+          (br_if $byLevels (i32.lt_u (local.get $s) (local.get $end)))))))
 
   ;; C and D for any block: $encodeFast where it applies (a regular block, a finite absmax, the codec's fast flag),
   ;; else $encode.
@@ -373,13 +378,13 @@
         (br_if $blocksDone (i32.ge_u (local.get $start) (local.get $n)))
         (local.set $count (i32.sub (local.get $n) (local.get $start)))
         (if (i32.gt_u (local.get $count) (local.get $blockSize)) (then (local.set $count (local.get $blockSize))))
-        ;; a block within one lane, of whole groups of 4, decodes inside the rule loop (no pass through scratch;
+        ;; a block within one lane, of whole groups of 8 (regular), decodes inside the rule loop (no pass through scratch;
         ;; the codes of elements k … k + 3 are byte `lane` of words word0 + k … + 3)
         (local.set $lane (i32.div_u (local.get $start) (local.get $words)))
         (local.set $word0 (i32.sub (local.get $start) (i32.mul (local.get $lane) (local.get $words))))
         (local.set $regular
           (i32.and (i32.le_u (i32.add (local.get $word0) (local.get $count)) (local.get $words))
-            (i32.eqz (i32.and (local.get $count) (i32.const 3)))))
+            (i32.eqz (i32.and (local.get $count) (i32.const 7)))))
         (local.set $mScale (f32.load (i32.add (local.get $mAbsmax) (i32.shl (local.get $b) (i32.const 2)))))
         (local.set $vScale (f32.load (i32.add (local.get $vAbsmax) (i32.shl (local.get $b) (i32.const 2)))))
         (local.set $mMax4 (v128.const i32x4 0 0 0 0))
@@ -514,6 +519,7 @@
     (local.set $l24 (f32x4.splat (local.get $l2)))
     (local.set $magnitude (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))
     (loop $rule
+      ;; unroll 2 16 $p $g $out $ms $vs $mAt $vAt
       (local.set $p4 (v128.load (local.get $p)))
       (local.set $g4 (v128.load (local.get $g)))
       (if (local.get $decays) (then (local.set $p4 (f32x4.mul (local.get $p4) (local.get $decay4)))))
@@ -551,13 +557,14 @@
       (v128.store (local.get $vs) (local.get $v))
       (local.set $mMax4 (i32x4.max_u (local.get $mMax4) (v128.and (local.get $m) (local.get $magnitude))))
       (local.set $vMax4 (i32x4.max_u (local.get $vMax4) (v128.and (local.get $v) (local.get $magnitude))))
-      (local.set $p (i32.add (local.get $p) (i32.const 16)))
-      (local.set $g (i32.add (local.get $g) (i32.const 16)))
-      (local.set $out (i32.add (local.get $out) (i32.const 16)))
-      (local.set $mAt (i32.add (local.get $mAt) (i32.const 16)))
-      (local.set $vAt (i32.add (local.get $vAt) (i32.const 16)))
-      (local.set $vs (i32.add (local.get $vs) (i32.const 16)))
-      (local.set $ms (i32.add (local.get $ms) (i32.const 16)))
+      ;; end unroll
+      (local.set $p (i32.add (local.get $p) (i32.const 32)))
+      (local.set $g (i32.add (local.get $g) (i32.const 32)))
+      (local.set $out (i32.add (local.get $out) (i32.const 32)))
+      (local.set $mAt (i32.add (local.get $mAt) (i32.const 32)))
+      (local.set $vAt (i32.add (local.get $vAt) (i32.const 32)))
+      (local.set $vs (i32.add (local.get $vs) (i32.const 32)))
+      (local.set $ms (i32.add (local.get $ms) (i32.const 32)))
       (br_if $rule (i32.lt_u (local.get $ms) (local.get $end))))
     (local.get $mMax4) (local.get $vMax4))
 
@@ -577,13 +584,16 @@
         (br_if $blocksDone (i32.ge_u (local.get $start) (local.get $n)))
         (local.set $count (i32.sub (local.get $n) (local.get $start)))
         (if (i32.gt_u (local.get $count) (local.get $blockSize)) (then (local.set $count (local.get $blockSize))))
-        ;; a block within one lane, of whole groups of 4, is regular: $lionRegular decodes inside its rule loop
+        ;; a block within one lane, of whole groups of 8, is regular: $lionRegular decodes inside its rule loop
         ;; (the codes of elements k … k + 3 are byte `lane` of words word0 + k … + 3)
         (local.set $lane (i32.div_u (local.get $start) (local.get $words)))
         (local.set $word0 (i32.sub (local.get $start) (i32.mul (local.get $lane) (local.get $words))))
         (local.set $regular
           (i32.and (i32.le_u (i32.add (local.get $word0) (local.get $count)) (local.get $words))
-            (i32.eqz (i32.and (local.get $count) (i32.const 3)))))
+            (i32.and (i32.eqz (i32.and (local.get $count) (i32.const 7)))
+              ;; (and a learning rate that $lionRegular may take as sign(c) · lr ∈ {lr, −lr, +0})
+              (i32.and (i32.ge_s (i32.reinterpret_f32 (local.get $lr)) (i32.const 0))
+                (f32.lt (local.get $lr) (f32.const inf))))))
         (local.set $scale (f32.load (i32.add (local.get $absmax) (i32.shl (local.get $b) (i32.const 2)))))
         (local.set $max4 (v128.const i32x4 0 0 0 0))
         (local.set $max (f32.const 0))
@@ -666,9 +676,9 @@
     (call $clearPadding (local.get $wOut) (local.get $n) (local.get $words)))
 
   ;; B for a regular Lion block, A fused: elements from p, g (parameter, gradient) to out (new parameter) and
-  ;; s … end (scratch: the new momentum); element k's code is the byte at `at` + 4k; `table` is the decode table.
-  ;; Returns the running maxima of |m'| (as in the rule loops). Every invariant is held in a local, as V8 hoists
-  ;; none out of a loop.
+  ;; s … end (scratch: the new momentum); element k's code is byte `lane` of the word at w + 4k. The learning rate
+  ;; is finite and not negative. Returns the running maxima of |m'| (as in the rule loops). Every invariant is held
+  ;; in a local, as V8 hoists none out of a loop, and as few as will do, as it spills the rest from the loop.
   (func $lionRegular
     (param $p i32) (param $g i32) (param $out i32) (param $s i32) (param $end i32) (param $w i32) (param $lane i32)
     (param $codec i32)
@@ -676,69 +686,92 @@
     (param $lr f32) (param $decays i32) (param $decay f32)
     (result v128)
     (local $scale4 v128) (local $beta14 v128) (local $c14 v128) (local $beta24 v128) (local $c24 v128)
-    (local $lr4 v128) (local $decay4 v128) (local $one4 v128) (local $minus4 v128) (local $magnitude v128)
+    (local $lr4 v128) (local $minusLr4 v128) (local $decay4 v128) (local $magnitude v128)
     (local $m v128) (local $g4 v128) (local $c v128) (local $p4 v128) (local $next v128) (local $max4 v128)
-    (local $arithmetic i32) (local $lift v128) (local $hi4 v128) (local $lo4 v128) (local $levels4 v128)
-    (local $minusLevels4 v128) (local $q v128) (local $qf v128) (local $at i32)
-    (local.set $at (i32.add (local.get $w) (local.get $lane)))
-    (local.set $arithmetic
-      (if (result i32) (i32.load (local.get $codec)) (then (i32.const 0)) (else (i32.load offset=1048 (local.get $codec)))))
-    (local.set $lift (i32x4.splat (i32.shl (i32.const 1) (i32.sub (i32.const 24) (i32.shl (local.get $lane) (i32.const 3))))))
-    (local.set $hi4 (f32x4.splat (f32.load offset=1040 (local.get $codec))))
-    (local.set $lo4 (f32x4.splat (f32.load offset=1044 (local.get $codec))))
-    (local.set $levels4 (i32x4.splat (i32.trunc_f32_s (f32.load offset=4 (local.get $codec)))))
-    (local.set $minusLevels4 (i32x4.sub (v128.const i32x4 0 0 0 0) (local.get $levels4)))
+    (local $hi4 v128) (local $lo4 v128) (local $levels4 v128) (local $qf v128) (local $at i32) (local $top i32)
     (local.set $scale4 (f32x4.splat (local.get $scale)))
     (local.set $beta14 (f32x4.splat (local.get $beta1)))
     (local.set $c14 (f32x4.splat (local.get $oneMinusBeta1)))
     (local.set $beta24 (f32x4.splat (local.get $beta2)))
     (local.set $c24 (f32x4.splat (local.get $oneMinusBeta2)))
     (local.set $lr4 (f32x4.splat (local.get $lr)))
+    (local.set $minusLr4 (f32x4.neg (local.get $lr4)))
     (local.set $decay4 (f32x4.splat (local.get $decay)))
-    (local.set $one4 (v128.const f32x4 1 1 1 1))
-    (local.set $minus4 (v128.const f32x4 -1 -1 -1 -1))
     (local.set $magnitude (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))
-    (loop $rule
-      (local.set $m
-        (f32x4.mul
-          (if (result v128) (local.get $arithmetic)
-            (then
-              ;; a linear code's q / levels as q · hi + q · lo (q · hi exact): the table's value for every byte,
-              ;; 0 where |q| > levels
-              (local.set $q (i32x4.shr_s (i32x4.mul (v128.load (local.get $w)) (local.get $lift)) (i32.const 24)))
-              (local.set $qf (f32x4.convert_i32x4_s (local.get $q)))
+    ;; one loop per decode (V8 would compute the other's splats inside a shared loop); the rule after it is the same
+    (if (if (result i32) (i32.load (local.get $codec)) (then (i32.const 0)) (else (i32.load offset=1048 (local.get $codec))))
+      (then
+        (local.set $hi4 (f32x4.splat (f32.load offset=1040 (local.get $codec))))
+        (local.set $lo4 (f32x4.splat (f32.load offset=1044 (local.get $codec))))
+        (local.set $levels4 (f32x4.splat (f32.load offset=4 (local.get $codec))))
+        ;; byte `lane` of each word is the top byte of the word loaded from 3 bytes lower
+        (local.set $top (i32.sub (i32.add (local.get $w) (local.get $lane)) (i32.const 3)))
+        (loop $arithmetic
+          ;; unroll 2 16 $top $g $p $out $s
+          ;; a linear code's q / levels as q · hi + q · lo (q · hi exact): the table's value for every byte, 0
+          ;; where |q| > levels
+          (local.set $qf (f32x4.convert_i32x4_s (i32x4.shr_s (v128.load (local.get $top)) (i32.const 24))))
+          (local.set $m
+            (f32x4.mul
               (v128.andnot
                 (f32x4.add (f32x4.mul (local.get $qf) (local.get $hi4)) (f32x4.mul (local.get $qf) (local.get $lo4)))
-                (v128.or (i32x4.gt_s (local.get $q) (local.get $levels4))
-                  (i32x4.lt_s (local.get $q) (local.get $minusLevels4)))))
-            (else
+                (f32x4.gt (v128.and (local.get $qf) (local.get $magnitude)) (local.get $levels4)))
+              (local.get $scale4)))
+          (local.set $g4 (v128.load (local.get $g)))
+          (local.set $c
+            (f32x4.add (f32x4.mul (local.get $m) (local.get $beta14)) (f32x4.mul (local.get $g4) (local.get $c14))))
+          (local.set $p4 (v128.load (local.get $p)))
+          (if (local.get $decays) (then (local.set $p4 (f32x4.mul (local.get $p4) (local.get $decay4)))))
+          ;; sign(c) · lr is lr, −lr or 0 · lr = +0 (the caller checks that lr is finite and not negative)
+          (v128.store (local.get $out)
+            (f32x4.sub (local.get $p4)
+              (v128.or
+                (v128.and (f32x4.gt (local.get $c) (v128.const f32x4 0 0 0 0)) (local.get $lr4))
+                (v128.and (f32x4.lt (local.get $c) (v128.const f32x4 0 0 0 0)) (local.get $minusLr4)))))
+          (local.set $next
+            (f32x4.add (f32x4.mul (local.get $m) (local.get $beta24)) (f32x4.mul (local.get $g4) (local.get $c24))))
+          (v128.store (local.get $s) (local.get $next))
+          (local.set $max4 (i32x4.max_u (local.get $max4) (v128.and (local.get $next) (local.get $magnitude))))
+          ;; end unroll
+          (local.set $p (i32.add (local.get $p) (i32.const 32)))
+          (local.set $g (i32.add (local.get $g) (i32.const 32)))
+          (local.set $out (i32.add (local.get $out) (i32.const 32)))
+          (local.set $top (i32.add (local.get $top) (i32.const 32)))
+          (local.set $s (i32.add (local.get $s) (i32.const 32)))
+          (br_if $arithmetic (i32.lt_u (local.get $s) (local.get $end)))))
+      (else
+        (local.set $at (i32.add (local.get $w) (local.get $lane)))
+        (loop $lookup
+          ;; unroll 2 16 $at $g $p $out $s
+          ;; the table's entry for byte `lane` of each word
+          (local.set $m
+            (f32x4.mul
               (v128.load32_lane offset=16 3 (i32.add (local.get $codec) (i32.shl (i32.load8_u offset=12 (local.get $at)) (i32.const 2)))
                 (v128.load32_lane offset=16 2 (i32.add (local.get $codec) (i32.shl (i32.load8_u offset=8 (local.get $at)) (i32.const 2)))
                   (v128.load32_lane offset=16 1 (i32.add (local.get $codec) (i32.shl (i32.load8_u offset=4 (local.get $at)) (i32.const 2)))
-                    (v128.load32_zero offset=16 (i32.add (local.get $codec) (i32.shl (i32.load8_u (local.get $at)) (i32.const 2))))))))) 
-          (local.get $scale4)))
-      (local.set $g4 (v128.load (local.get $g)))
-      (local.set $c
-        (f32x4.add (f32x4.mul (local.get $m) (local.get $beta14)) (f32x4.mul (local.get $g4) (local.get $c14))))
-      (local.set $p4 (v128.load (local.get $p)))
-      (if (local.get $decays) (then (local.set $p4 (f32x4.mul (local.get $p4) (local.get $decay4)))))
-      (v128.store (local.get $out)
-        (f32x4.sub (local.get $p4)
-          (f32x4.mul
-            (v128.or
-              (v128.and (f32x4.gt (local.get $c) (v128.const f32x4 0 0 0 0)) (local.get $one4))
-              (v128.and (f32x4.lt (local.get $c) (v128.const f32x4 0 0 0 0)) (local.get $minus4)))
-            (local.get $lr4))))
-      (local.set $next
-        (f32x4.add (f32x4.mul (local.get $m) (local.get $beta24)) (f32x4.mul (local.get $g4) (local.get $c24))))
-      (v128.store (local.get $s) (local.get $next))
-      (local.set $max4 (i32x4.max_u (local.get $max4) (v128.and (local.get $next) (local.get $magnitude))))
-      (local.set $p (i32.add (local.get $p) (i32.const 16)))
-      (local.set $g (i32.add (local.get $g) (i32.const 16)))
-      (local.set $out (i32.add (local.get $out) (i32.const 16)))
-      (local.set $at (i32.add (local.get $at) (i32.const 16)))
-      (local.set $w (i32.add (local.get $w) (i32.const 16)))
-      (local.set $s (i32.add (local.get $s) (i32.const 16)))
-      (br_if $rule (i32.lt_u (local.get $s) (local.get $end))))
+                    (v128.load32_zero offset=16 (i32.add (local.get $codec) (i32.shl (i32.load8_u (local.get $at)) (i32.const 2)))))))
+              (local.get $scale4)))
+          (local.set $g4 (v128.load (local.get $g)))
+          (local.set $c
+            (f32x4.add (f32x4.mul (local.get $m) (local.get $beta14)) (f32x4.mul (local.get $g4) (local.get $c14))))
+          (local.set $p4 (v128.load (local.get $p)))
+          (if (local.get $decays) (then (local.set $p4 (f32x4.mul (local.get $p4) (local.get $decay4)))))
+          ;; sign(c) · lr is lr, −lr or 0 · lr = +0 (the caller checks that lr is finite and not negative)
+          (v128.store (local.get $out)
+            (f32x4.sub (local.get $p4)
+              (v128.or
+                (v128.and (f32x4.gt (local.get $c) (v128.const f32x4 0 0 0 0)) (local.get $lr4))
+                (v128.and (f32x4.lt (local.get $c) (v128.const f32x4 0 0 0 0)) (local.get $minusLr4)))))
+          (local.set $next
+            (f32x4.add (f32x4.mul (local.get $m) (local.get $beta24)) (f32x4.mul (local.get $g4) (local.get $c24))))
+          (v128.store (local.get $s) (local.get $next))
+          (local.set $max4 (i32x4.max_u (local.get $max4) (v128.and (local.get $next) (local.get $magnitude))))
+          ;; end unroll
+          (local.set $p (i32.add (local.get $p) (i32.const 32)))
+          (local.set $g (i32.add (local.get $g) (i32.const 32)))
+          (local.set $out (i32.add (local.get $out) (i32.const 32)))
+          (local.set $at (i32.add (local.get $at) (i32.const 32)))
+          (local.set $s (i32.add (local.get $s) (i32.const 32)))
+          (br_if $lookup (i32.lt_u (local.get $s) (local.get $end))))))
     (local.get $max4))
 )
