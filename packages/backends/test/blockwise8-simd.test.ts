@@ -68,10 +68,13 @@ const codes = fc.oneof(
 const gradientsOf = (n: number, seed: number, finite: boolean) =>
   specialGradients(n, seed).map((g) => (finite && !Number.isFinite(g) ? 1e-3 : g));
 
-/** Packed state of n elements in blocks: random bytes (a few zero blocks), absmax mostly small, some 0 and NaN. */
-function state(n: number, blockSize: number, seed: number) {
+/**
+ * Packed state of n elements in blocks: random bytes (a few zero blocks), absmax mostly small, some 0 and NaN; in
+ * `spare` more words than the n elements need (the lanes then start further apart, and the last ones hold no element).
+ */
+function state(n: number, blockSize: number, seed: number, spare = 0) {
   const r = rng(seed);
-  const words = Math.ceil(n / 4);
+  const words = Math.ceil(n / 4) + spare;
   const bytes = new Uint8Array(4 * words);
   for (let i = 0; i < n; i++) bytes[4 * (i % words) + Math.floor(i / words)] = Math.floor(r() * 256);
   const absmax = Float32Array.from({ length: Math.ceil(n / blockSize) }, () => {
@@ -104,6 +107,8 @@ function run(name: string, inputs: Record<string, Float32Array | Int32Array>, at
 }
 
 const sizes = fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 41, max: 6000 }));
+/** Words beyond those the elements need: mostly none. */
+const spares = fc.oneof({ arbitrary: fc.constant(0), weight: 3 }, fc.integer({ min: 1, max: 700 }));
 const blockSizes = fc.oneof(
   fc.integer({ min: 1, max: 9 }),
   fc.constantFrom(64, 256, 2048),
@@ -147,12 +152,13 @@ describe('steps on block-wise 8-bit state, WebAssembly against the JavaScript ke
         fc.integer({ min: 1, max: 10000 }),
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
         fc.boolean(),
-        (n, blockSize, mCode, vCode, hyper, step, seed, finite) => {
+        spares,
+        (n, blockSize, mCode, vCode, hyper, step, seed, finite, spare) => {
           const r = rng(seed);
           const param = Float32Array.from({ length: n }, () => (r() - 0.5) * 4);
           const grad = gradientsOf(n, seed + 1, finite);
-          const m = state(n, blockSize, seed + 2);
-          const v = state(n, blockSize, seed + 3);
+          const m = state(n, blockSize, seed + 2, spare);
+          const v = state(n, blockSize, seed + 3, spare);
           const attrs = {
             constants: adamConstants(hyper, step),
             blockSize,
@@ -203,11 +209,12 @@ describe('steps on block-wise 8-bit state, WebAssembly against the JavaScript ke
         }),
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
         fc.boolean(),
-        (n, blockSize, code, hyper, seed, finite) => {
+        spares,
+        (n, blockSize, code, hyper, seed, finite, spare) => {
           const r = rng(seed);
           const param = Float32Array.from({ length: n }, () => (r() - 0.5) * 4);
           const grad = gradientsOf(n, seed + 1, finite);
-          const m = state(n, blockSize, seed + 2);
+          const m = state(n, blockSize, seed + 2, spare);
           const attrs = { constants: lionConstants(hyper), blockSize, codec: blockwise8Codec(code)! };
           const want = [
             new Float32Array(n),
