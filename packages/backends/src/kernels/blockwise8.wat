@@ -591,8 +591,8 @@
         (local.set $regular
           (i32.and (i32.le_u (i32.add (local.get $word0) (local.get $count)) (local.get $words))
             (i32.and (i32.eqz (i32.and (local.get $count) (i32.const 7)))
-              ;; (and a learning rate that $lionRegular may take as sign(c) · lr ∈ {lr, −lr, +0})
-              (i32.and (i32.ge_s (i32.reinterpret_f32 (local.get $lr)) (i32.const 0))
+              ;; (and a learning rate that $lionRegular may take as sign(c) · lr ∈ {lr, −lr, +0}: positive, finite)
+              (i32.and (i32.gt_s (i32.reinterpret_f32 (local.get $lr)) (i32.const 0))
                 (f32.lt (local.get $lr) (f32.const inf))))))
         (local.set $scale (f32.load (i32.add (local.get $absmax) (i32.shl (local.get $b) (i32.const 2)))))
         (local.set $max4 (v128.const i32x4 0 0 0 0))
@@ -677,7 +677,7 @@
 
   ;; B for a regular Lion block, A fused: elements from p, g (parameter, gradient) to out (new parameter) and
   ;; s … end (scratch: the new momentum); element k's code is byte `lane` of the word at w + 4k. The learning rate
-  ;; is finite and not negative. Returns the running maxima of |m'| (as in the rule loops). Every invariant is held
+  ;; is finite and positive. Returns the running maxima of |m'| (as in the rule loops). Every invariant is held
   ;; in a local, as V8 hoists none out of a loop, and as few as will do, as it spills the rest from the loop.
   (func $lionRegular
     (param $p i32) (param $g i32) (param $out i32) (param $s i32) (param $end i32) (param $w i32) (param $lane i32)
@@ -686,8 +686,8 @@
     (param $lr f32) (param $decays i32) (param $decay f32)
     (result v128)
     (local $scale4 v128) (local $beta14 v128) (local $c14 v128) (local $beta24 v128) (local $c24 v128)
-    (local $lr4 v128) (local $minusLr4 v128) (local $decay4 v128) (local $magnitude v128)
-    (local $m v128) (local $g4 v128) (local $c v128) (local $p4 v128) (local $next v128) (local $max4 v128)
+    (local $lr4 v128) (local $decay4 v128) (local $magnitude v128)
+    (local $m v128) (local $g4 v128) (local $c v128) (local $next v128) (local $max4 v128)
     (local $hi4 v128) (local $lo4 v128) (local $levels4 v128) (local $qf v128) (local $at i32) (local $top i32)
     (local.set $scale4 (f32x4.splat (local.get $scale)))
     (local.set $beta14 (f32x4.splat (local.get $beta1)))
@@ -695,8 +695,8 @@
     (local.set $beta24 (f32x4.splat (local.get $beta2)))
     (local.set $c24 (f32x4.splat (local.get $oneMinusBeta2)))
     (local.set $lr4 (f32x4.splat (local.get $lr)))
-    (local.set $minusLr4 (f32x4.neg (local.get $lr4)))
-    (local.set $decay4 (f32x4.splat (local.get $decay)))
+    ;; p · 1 is p, bit for bit (a NaN stays itself, and the subtraction after it quiets a signalling one anyway)
+    (local.set $decay4 (f32x4.splat (select (local.get $decay) (f32.const 1) (local.get $decays))))
     (local.set $magnitude (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))
     ;; one loop per decode (V8 would compute the other's splats inside a shared loop); the rule after it is the same
     (if (if (result i32) (i32.load (local.get $codec)) (then (i32.const 0)) (else (i32.load offset=1048 (local.get $codec))))
@@ -720,14 +720,12 @@
           (local.set $g4 (v128.load (local.get $g)))
           (local.set $c
             (f32x4.add (f32x4.mul (local.get $m) (local.get $beta14)) (f32x4.mul (local.get $g4) (local.get $c14))))
-          (local.set $p4 (v128.load (local.get $p)))
-          (if (local.get $decays) (then (local.set $p4 (f32x4.mul (local.get $p4) (local.get $decay4)))))
-          ;; sign(c) · lr is lr, −lr or 0 · lr = +0 (the caller checks that lr is finite and not negative)
+          ;; sign(c) · lr is lr, −lr or 0 · lr = +0: (c > 0 ? lr : 0) − (c < 0 ? lr : 0), exactly (lr > 0, finite)
           (v128.store (local.get $out)
-            (f32x4.sub (local.get $p4)
-              (v128.or
+            (f32x4.sub (f32x4.mul (v128.load (local.get $p)) (local.get $decay4))
+              (f32x4.sub
                 (v128.and (f32x4.gt (local.get $c) (v128.const f32x4 0 0 0 0)) (local.get $lr4))
-                (v128.and (f32x4.lt (local.get $c) (v128.const f32x4 0 0 0 0)) (local.get $minusLr4)))))
+                (v128.and (f32x4.lt (local.get $c) (v128.const f32x4 0 0 0 0)) (local.get $lr4)))))
           (local.set $next
             (f32x4.add (f32x4.mul (local.get $m) (local.get $beta24)) (f32x4.mul (local.get $g4) (local.get $c24))))
           (v128.store (local.get $s) (local.get $next))
@@ -754,14 +752,12 @@
           (local.set $g4 (v128.load (local.get $g)))
           (local.set $c
             (f32x4.add (f32x4.mul (local.get $m) (local.get $beta14)) (f32x4.mul (local.get $g4) (local.get $c14))))
-          (local.set $p4 (v128.load (local.get $p)))
-          (if (local.get $decays) (then (local.set $p4 (f32x4.mul (local.get $p4) (local.get $decay4)))))
-          ;; sign(c) · lr is lr, −lr or 0 · lr = +0 (the caller checks that lr is finite and not negative)
+          ;; sign(c) · lr is lr, −lr or 0 · lr = +0: (c > 0 ? lr : 0) − (c < 0 ? lr : 0), exactly (lr > 0, finite)
           (v128.store (local.get $out)
-            (f32x4.sub (local.get $p4)
-              (v128.or
+            (f32x4.sub (f32x4.mul (v128.load (local.get $p)) (local.get $decay4))
+              (f32x4.sub
                 (v128.and (f32x4.gt (local.get $c) (v128.const f32x4 0 0 0 0)) (local.get $lr4))
-                (v128.and (f32x4.lt (local.get $c) (v128.const f32x4 0 0 0 0)) (local.get $minusLr4)))))
+                (v128.and (f32x4.lt (local.get $c) (v128.const f32x4 0 0 0 0)) (local.get $lr4)))))
           (local.set $next
             (f32x4.add (f32x4.mul (local.get $m) (local.get $beta24)) (f32x4.mul (local.get $g4) (local.get $c24))))
           (v128.store (local.get $s) (local.get $next))
