@@ -4,7 +4,8 @@
 set -euo pipefail
 if command -v redis-server >/dev/null; then exit 0; fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  printf '\033[1m[setup]\033[0m installing redis-server (Debian package) for the sweep-queue tests\n'
+  # (to stderr: the benchmark harness keeps a bench's stdout as its report)
+  printf '\033[1m[setup]\033[0m installing redis-server (Debian package) for the sweep-queue tests\n' >&2
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
   # The package may start a system service; the tests start their own servers and do not need it.
