@@ -7,7 +7,8 @@
 //
 // the body is written N times. Copy k adds k · BYTES to the static offset of every load and store whose address
 // is one of the named locals itself, `(v128.load (local.get $a))` or `(i32.load8_u offset=4 (local.get $a))`; the
-// loop steps those pointers by N · BYTES after the block. Comments are kept in the first copy only.
+// loop steps those pointers by N · BYTES after the block. A named pointer may appear only there: any other use
+// would not be offset, and is refused. Comments are kept in the first copy only.
 
 const ACCESS =
   /\(((?:v128|i32|i64|f32|f64)\.(?:load|store)(?:\d+(?:_[su]|x\d+_[su]|_zero|_splat)?)?)(?: offset=(\d+))? \(local\.get (\$[\w.]+)\)/g;
@@ -31,9 +32,13 @@ export function unrollLoops(text) {
     const end = lines.findIndex((l, j) => j > i && /^\s*;; end unroll\s*$/.test(l));
     if (end < 0) throw new Error(`line ${i + 1}: no "end unroll" after this "unroll"`);
     const body = lines.slice(i + 1, end);
-    for (const p of pointers)
+    for (const p of pointers) {
       if (body.some((l) => l.includes(`(local.set ${p} `) || l.includes(`(local.tee ${p} `)))
         throw new Error(`line ${i + 1}: the body sets ${p}, which the copies address by offset`);
+      // any other use (an address computed from it, a lane load) would not be offset: refuse it
+      if (body.some((l) => !/^\s*;;/.test(l) && l.replace(ACCESS, '').includes(`(local.get ${p})`)))
+        throw new Error(`line ${i + 1}: the body uses ${p} other than as a load's or store's address`);
+    }
     for (let k = 0; k < times; k++)
       for (const line of body) {
         if (k > 0 && /^\s*;;/.test(line)) continue;

@@ -39,10 +39,16 @@ describe('unrollLoops', () => {
     expect(unrollLoops(text)).toEqual({ text, unrolled: 0 });
   });
 
-  it('refuses a body that moves a named pointer, a missing end, a stray end, and fewer than 2 copies', () => {
+  it('refuses a body that moves a named pointer or uses it other than as an address, a missing end, a stray end, and fewer than 2 copies', () => {
     expect(() =>
       unrollLoops(marked('unroll 2 16 $p', '  (local.set $p (i32.add (local.get $p) (i32.const 16)))')),
     ).toThrow(/sets \$p/);
+    expect(() =>
+      unrollLoops(marked('unroll 2 16 $p', '  (drop (i32.load (i32.add (local.get $p) (i32.const 4))))')),
+    ).toThrow(/uses \$p other than/);
+    expect(() =>
+      unrollLoops(marked('unroll 2 16 $p', '  (local.set $v (v128.load32_lane 1 (local.get $p) (local.get $v)))')),
+    ).toThrow(/uses \$p other than/);
     expect(() => unrollLoops('  ;; unroll 2 16 $p\n  (nop)')).toThrow(/no "end unroll"/);
     expect(() => unrollLoops('  (nop)\n  ;; end unroll')).toThrow(/unexpected/);
     expect(() => unrollLoops(marked('unroll 1 16 $p', '  (nop)'))).toThrow(/2 or more/);

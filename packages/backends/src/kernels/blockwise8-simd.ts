@@ -70,7 +70,7 @@ function codecImage(backend: WasmBackendLike, codec: Blockwise8Codec, memory: { 
   const bytes = form.kind === 'lookup' ? FAST + 4 * 65536 : LINEAR_END;
   const ptr = memory.malloc(bytes);
   const heap = heapBuffer(backend);
-  const ints = new Int32Array(heap, ptr, 4);
+  const ints = new Int32Array(heap, ptr, bytes / 4);
   const floats = new Float32Array(heap, ptr, bytes / 4);
   ints[0] = form.kind === 'lookup' ? 1 : 0;
   floats[1] = form.kind === 'linear' ? form.levels : 0;
@@ -81,7 +81,7 @@ function codecImage(backend: WasmBackendLike, codec: Blockwise8Codec, memory: { 
     const split = linearSplit(form.levels, codec.decode);
     floats[MIDPOINTS / 4] = split?.hi ?? 0;
     floats[MIDPOINTS / 4 + 1] = split?.lo ?? 0;
-    new Int32Array(heap, ptr + MIDPOINTS + 8, 1)[0] = split != null ? 1 : 0;
+    ints[MIDPOINTS / 4 + 2] = split != null ? 1 : 0;
   }
   if (form.kind === 'lookup') {
     const midpoints = new Float32Array(257).fill(Number.POSITIVE_INFINITY);
