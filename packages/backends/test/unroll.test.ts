@@ -47,7 +47,9 @@ describe('unrollLoops', () => {
       unrollLoops(marked('unroll 2 16 $p', '  (drop (i32.load (i32.add (local.get $p) (i32.const 4))))')),
     ).toThrow(/uses \$p other than/);
     expect(() =>
-      unrollLoops(marked('unroll 2 16 $p', '  (local.set $v (v128.load32_lane 1 (local.get $p) (local.get $v)))')),
+      unrollLoops(
+        marked('unroll 2 16 $p', '  (local.set $v (v128.load32_lane 1 (local.get $p) (local.get $v)))'),
+      ),
     ).toThrow(/uses \$p other than/);
     expect(() => unrollLoops('  ;; unroll 2 16 $p\n  (nop)')).toThrow(/no "end unroll"/);
     expect(() => unrollLoops('  (nop)\n  ;; end unroll')).toThrow(/unexpected/);
