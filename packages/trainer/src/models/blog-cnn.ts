@@ -6,6 +6,7 @@ import {
 } from '@gradsign/backends/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Mulberry32 } from '../random.js';
+import { globalMax } from './global-max.js';
 import { BatchNorm, defaultInitBound, dropout, type ForwardOptions, Model, stage } from './model.js';
 
 const WIDTH = 32;
@@ -130,7 +131,7 @@ export class BlogCnn extends Model {
     x = this.block(x, 6, options);
     x = this.block(x, 7, options);
     return stage(t, () => {
-      const pooled = tf.max(x, [1, 2]) as tf.Tensor2D;
+      const pooled = globalMax(x);
       const hidden = tf.leakyRelu(
         tf.add(tf.matMul(pooled, this.lin1.weight as tf.Tensor2D), this.lin1.bias),
         SLOPE,
