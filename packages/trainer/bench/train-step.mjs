@@ -210,12 +210,10 @@ const nodes = [process.execPath, ...(n24.bin ? [n24.bin] : [])];
 const kernelRows = [];
 for (const bin of nodes)
   for (const kernels of ['portable', 'auto']) kernelRows.push(kernelStep(bin, kernels));
-// This Node's default kernels on 2 worker threads, beside the browser's 2 replica workers.
-kernelRows.push(kernelStep(process.execPath, 'auto', 2));
-
-// The same step in headless Chromium on wasm, through the web app's training worker (apps/web/bench), on one
-// worker and data-parallel on 2 replica workers.
-const browsers = [1, 2].map((threads) => {
+// The same step in headless Chromium on wasm, through the web app's training worker (apps/web/bench), on one worker
+// and data-parallel on 2 replica workers. Each browser run is paired with a run of this Node's default kernels on as
+// many threads, taking turns, so that a busy host slows both alike; the ratio is the median of the pairs' ratios.
+function browserStep(threads) {
   const run = spawnSync(
     process.execPath,
     [
@@ -229,6 +227,25 @@ const browsers = [1, 2].map((threads) => {
   return run.status === 0
     ? JSON.parse(run.stdout.trim().split('\n').at(-1))
     : { skipped: `browser-step.mjs failed: ${run.stderr.trim().split('\n').at(-1)}` };
+}
+const browserPairs = quick ? 1 : 3;
+const browsers = [1, 2].map((replicas) => {
+  const pairs = [];
+  for (let r = 0; r < browserPairs; r++) {
+    const node = kernelStep(process.execPath, 'auto', replicas);
+    if (node.error) return { skipped: `Node's ${replicas}-thread step failed: ${node.error}` };
+    const browser = browserStep(replicas);
+    if (browser.skipped) return browser;
+    pairs.push({ node, browser });
+  }
+  const ratios = pairs.map((p) => p.browser.ms / p.node.ms);
+  return {
+    ...pairs[0].browser,
+    ms: median(pairs.map((p) => p.browser.ms)),
+    node: { ...pairs[0].node, ms: median(pairs.map((p) => p.node.ms)) },
+    ratio: median(ratios),
+    ratios,
+  };
 });
 
 const rows = [];
@@ -312,23 +329,31 @@ for (const k of kernelRows)
       : `| ${k.node}${k.threads > 1 ? `, ${threadsOf(k.threads)}` : ''} | ${k.kernels} | ${fmt(k.ms)} |`,
   );
 if (n24.skipped) console.log(`| 24 | | skipped: ${n24.skipped} |`);
+console.log(
+  `\nThe same step in headless Chromium (the web app's training worker, wasm), each run paired with this Node's ` +
+    `default kernels on as many threads, taking turns (${browserPairs} pair${browserPairs === 1 ? '' : 's'}; medians):\n`,
+);
+console.log(
+  '| browser | kernels | ms/step | Node, same threads | browser ÷ Node (median of pairs) | pairs |',
+);
+console.log('|---|---|---:|---:|---:|---|');
 for (const browser of browsers) {
   if (browser.skipped) {
-    console.log(`| Chromium | | skipped: ${browser.skipped} |`);
+    console.log(`| Chromium | | skipped: ${browser.skipped} | | | |`);
     continue;
   }
   const replicas = browser.replicas ?? 1;
-  const same = kernelRows.find(
-    (k) => k.node === process.versions.node && k.kernels === browser.kernels && (k.threads ?? 1) === replicas,
-  );
-  const ratio = same?.ms
-    ? ` (${fmt(browser.ms / same.ms, 2)}× Node ${same.node}'s ${same.kernels} step on ${threadsOf(replicas)})`
-    : '';
   const where =
     replicas > 1
       ? `${replicas} replica web workers (data-parallel)`
       : `web worker, ${threadsOf(browser.threads)} of wasm`;
-  console.log(`| ${browser.browser}, ${where} | ${browser.kernels} | ${fmt(browser.ms)}${ratio} |`);
+  const kernels =
+    browser.kernels === browser.node.kernels
+      ? browser.kernels
+      : `${browser.kernels} (Node: ${browser.node.kernels})`;
+  console.log(
+    `| ${browser.browser}, ${where} | ${kernels} | ${fmt(browser.ms)} | ${fmt(browser.node.ms)} (Node ${browser.node.node}, ${threadsOf(replicas)}) | ${fmt(browser.ratio, 2)} | ${browser.ratios.map((r) => fmt(r, 2)).join(', ')} |`,
+  );
 }
 if (rss)
   console.log(
