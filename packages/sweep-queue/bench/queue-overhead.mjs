@@ -66,8 +66,21 @@ async function queued(workers, seedOffset) {
       },
     ),
   );
+  // Each worker exits 5 s after the queue runs dry, which may come before the runs' results are read here: listen
+  // for the exits from the start.
+  const exited = Promise.all(procs.map((p) => new Promise((resolve) => p.once('exit', resolve))));
   // Workers start (tfjs, data) before the clock does: the overhead measured is the queue's, not process start-up.
-  await Promise.all(procs.map((p) => new Promise((resolve) => p.stdout.once('data', resolve))));
+  await Promise.all(
+    procs.map(
+      (p) =>
+        new Promise((resolve, reject) => {
+          p.stdout.once('data', resolve);
+          p.once('exit', (code) =>
+            reject(new Error(`a worker process exited (code ${code}) before it was ready`)),
+          );
+        }),
+    ),
+  );
   const queue = await SweepQueue.connect(redis.url, { prefix });
   const before = await info();
   const start = performance.now();
@@ -75,7 +88,7 @@ async function queued(workers, seedOffset) {
   const seconds = (performance.now() - start) / 1000;
   const after = await info();
   await queue.close();
-  await Promise.all(procs.map((p) => new Promise((resolve) => p.once('exit', resolve))));
+  await exited;
   if (status.done !== RUNS) throw new Error(`only ${status.done} of ${RUNS} runs finished`);
   return {
     seconds,

@@ -7,6 +7,6 @@ import { startSweepWorker } from '../dist/index.js';
 tf.env().set('PROD', true);
 await selectBackend(['cpu'], { onLog: () => {} });
 const [url, prefix] = process.argv.slice(2);
-const worker = await startSweepWorker({ url, prefix, idleExitSeconds: 2 });
+const worker = await startSweepWorker({ url, prefix, idleExitSeconds: 5 });
 process.stdout.write('ready\n');
 await worker.stopped;
