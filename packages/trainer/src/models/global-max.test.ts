@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { useBackend } from '../../test/helpers.js';
 import { globalMax } from './global-max.js';
 
@@ -23,8 +23,6 @@ function input(): tf.Tensor4D {
 const bits = (t: tf.Tensor) => Array.from(new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
 
 describe.each(['cpu', 'wasm'] as const)('globalMax on %s', (backend) => {
-  afterAll(() => tf.disposeVariables());
-
   test('gives tf.max(x, [1, 2]) and its gradient bit for bit, ties, ±0, ±∞ and NaN included', async () => {
     await useBackend(backend);
     const x = input();
