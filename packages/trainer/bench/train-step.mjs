@@ -228,7 +228,7 @@ function browserStep(threads) {
     ? JSON.parse(run.stdout.trim().split('\n').at(-1))
     : { skipped: `browser-step.mjs failed: ${run.stderr.trim().split('\n').at(-1)}` };
 }
-const browserPairs = quick ? 1 : 3;
+const browserPairs = quick ? 1 : 5;
 const browsers = [1, 2].map((replicas) => {
   const pairs = [];
   for (let r = 0; r < browserPairs; r++) {
