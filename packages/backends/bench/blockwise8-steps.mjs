@@ -107,36 +107,31 @@ for (const n of [1_000_000, 10_000_000]) {
   const [mf, vf] = [7, 8].map((seed) => tf.randomUniform([n], 0, 1e-2, 'float32', seed));
   const [w1, w2] = [randomWords(m, 3), randomWords(m, 4)];
   const [a1, a2] = [5, 6].map((seed) => tf.randomUniform([blocks], 0, 1e-2, 'float32', seed));
+  /** Calls a build's kernel `name` on `inputs`, as tfjs would. */
+  const kernel = (name, inputs, attrs) => (k) => k[name](undefined)({ inputs, backend: wasm, attrs });
   const steps = {
     adam: {
       bytes: 28,
       divisions: 'd3',
-      call: (k) =>
-        k.wasmAdamFloat32Kernel(undefined)({
-          inputs: { param, grad, m: mf, v: vf },
-          backend: wasm,
-          attrs: { constants: adamAttrs.constants },
-        }),
+      call: kernel(
+        'wasmAdamFloat32Kernel',
+        { param, grad, m: mf, v: vf },
+        { constants: adamAttrs.constants },
+      ),
     },
     lion: {
       bytes: 14,
       divisions: 'd1',
-      call: (k) =>
-        k.wasmLionBlockwise8Kernel(undefined)({
-          inputs: { param, grad, words: w1, absmax: a1 },
-          backend: wasm,
-          attrs: lionAttrs,
-        }),
+      call: kernel('wasmLionBlockwise8Kernel', { param, grad, words: w1, absmax: a1 }, lionAttrs),
     },
     adam8bit: {
       bytes: 16,
       divisions: 'd5',
-      call: (k) =>
-        k.wasmAdamBlockwise8Kernel(undefined)({
-          inputs: { param, grad, mWords: w1, mAbsmax: a1, vWords: w2, vAbsmax: a2 },
-          backend: wasm,
-          attrs: adamAttrs,
-        }),
+      call: kernel(
+        'wasmAdamBlockwise8Kernel',
+        { param, grad, mWords: w1, mAbsmax: a1, vWords: w2, vAbsmax: a2 },
+        adamAttrs,
+      ),
     },
   };
   const time = (fn) => {
