@@ -4,6 +4,9 @@
 //   pnpm bench            full run, rewrites BENCHMARKS.md
 //   pnpm bench --quick    few iterations (what CI runs so the harness cannot rot); writes BENCHMARKS.quick.md
 //   pnpm bench --only=@gradsign/optim-core   one package; prints, writes no file
+//
+// It builds first (`pnpm build`: turbo, cached), so that every bench measures the code in the tree, never a stale
+// dist/ left by an experiment.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -15,6 +18,13 @@ const only = process.argv
   .find((a) => a.startsWith('--only='))
   ?.slice('--only='.length)
   .split(',');
+
+process.stderr.write('[bench] pnpm build\n');
+const build = spawnSync('pnpm', ['build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+if (build.status !== 0) {
+  process.stderr.write(`[bench] pnpm build failed with exit code ${build.status}: nothing was measured\n`);
+  process.exit(1);
+}
 
 const packages = ['packages', 'apps']
   .flatMap((dir) =>
