@@ -4,8 +4,8 @@
 // must move (its bandwidth floor) and the rounded divisions and square roots each step must do per element, timed
 // alone in a loop over data that stays in cache (its division floor: Adam 3, int8 Lion 1, Adam8bit 5). With
 // --against DIR (another build's dist/ of this package, e.g. from `git worktree`), runs that build's kernels too,
-// interleaved call by call, and reports new/old pair by pair. Medians in ms per call; × adam is the median of the
-// ratios to the fused Adam step of the same round.
+// interleaved call by call, each going first in every other round, and reports new/old pair by pair. Medians in
+// ms per call; × adam is the median of the ratios to the fused Adam step of the same round.
 //
 //   node bench/blockwise8-steps.mjs [--rounds 15] [--against /path/to/old/packages/backends/dist]
 import { existsSync } from 'node:fs';
@@ -165,7 +165,9 @@ for (const n of [1_000_000, 10_000_000]) {
   // them alike; the first two rounds warm up.
   for (let r = 0; r < rounds + 2; r++) {
     Object.entries(steps).forEach(([name, step], s) => {
-      const got = Object.entries(builds).map(([b, k]) => [b, time(() => step.call(k))]);
+      // the builds take turns at going first: at 1M the first call of a round measured 3–7 % slower
+      const order = r % 2 ? Object.entries(builds).reverse() : Object.entries(builds);
+      const got = order.map(([b, k]) => [b, time(() => step.call(k))]);
       const c = copies[s].run();
       const d0 = performance.now();
       divisions[step.divisions](n);
