@@ -20,8 +20,14 @@ const only = process.argv
   .split(',');
 
 process.stderr.write('[bench] pnpm build\n');
-const build = spawnSync('pnpm', ['build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+const build = spawnSync('pnpm', ['build'], {
+  cwd: root,
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'pipe'],
+  maxBuffer: 64 * 1024 * 1024,
+});
 if (build.status !== 0) {
+  process.stderr.write(`${build.stdout ?? ''}${build.stderr ?? ''}`);
   process.stderr.write(`[bench] pnpm build failed with exit code ${build.status}: nothing was measured\n`);
   process.exit(1);
 }
